@@ -1,0 +1,139 @@
+from django.contrib import admin
+
+from .admin_site import AuditedAdminMixin, ProgrammeScopedAdmin, staff_programme_ids
+from .models import (
+    AuditEvent,
+    Cohort,
+    Fellow,
+    Invitation,
+    Membership,
+    Mentor,
+    Organisation,
+    Programme,
+)
+
+
+@admin.register(Programme)
+class ProgrammeAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Operators create programmes; staff may edit the settings of their own."""
+
+    list_display = ["name", "slug", "meetings_per_year", "created_at"]
+    search_fields = ["name", "slug"]
+    readonly_fields = ["uuid", "created_at"]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(pk__in=staff_programme_ids(request))
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser or bool(staff_programme_ids(request))
+
+    def has_view_permission(self, request, obj=None):
+        if request.user.is_superuser:
+            return True
+        return bool(staff_programme_ids(request)) and (
+            obj is None or obj.pk in staff_programme_ids(request)
+        )
+
+    has_change_permission = has_view_permission
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def get_readonly_fields(self, request, obj=None):
+        if request.user.is_superuser:
+            return self.readonly_fields
+        return [*self.readonly_fields, "slug"]
+
+
+@admin.register(Membership)
+class MembershipAdmin(ProgrammeScopedAdmin):
+    list_display = ["user", "role", "programme", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["user__email", "user__full_name"]
+    autocomplete_fields: list[str] = []
+    readonly_fields = ["uuid", "created_at"]
+    list_select_related = ["programme", "user"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ProgrammeScopedAdmin):
+    list_display = ["email", "role", "programme", "status_label", "created_at", "expires_at"]
+    list_filter = ["role"]
+    search_fields = ["email"]
+    readonly_fields = [
+        "uuid",
+        "invited_by",
+        "created_at",
+        "sent_at",
+        "accepted_at",
+        "accepted_by",
+        "revoked_at",
+    ]
+    exclude = ["token"]
+
+    @admin.display(description="status")
+    def status_label(self, obj):
+        return obj.get_status_display()
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.invited_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Cohort)
+class CohortAdmin(ProgrammeScopedAdmin):
+    list_display = ["name", "programme", "starts_on", "ends_on"]
+    search_fields = ["name"]
+    readonly_fields = ["uuid"]
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(ProgrammeScopedAdmin):
+    list_display = ["name", "kind", "is_partner", "programme"]
+    list_filter = ["kind", "is_partner"]
+    search_fields = ["name"]
+    readonly_fields = ["uuid"]
+
+
+@admin.register(Fellow)
+class FellowAdmin(ProgrammeScopedAdmin):
+    list_display = ["user", "cohort", "profession", "region", "training_arrangement"]
+    list_filter = ["cohort", "profession", "region", "training_arrangement", "is_returner"]
+    search_fields = ["user__email", "user__full_name", "specialty"]
+    readonly_fields = ["uuid"]
+    list_select_related = ["programme", "user", "cohort"]
+
+
+@admin.register(Mentor)
+class MentorAdmin(ProgrammeScopedAdmin):
+    list_display = ["user", "organisation", "job_title", "capacity"]
+    list_filter = ["organisation"]
+    search_fields = ["user__email", "user__full_name", "expertise"]
+    readonly_fields = ["uuid"]
+    list_select_related = ["programme", "user", "organisation"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ProgrammeScopedAdmin):
+    """The audit log is evidence: it can be read, never edited."""
+
+    list_display = ["occurred_at", "actor_label", "action", "target_label", "via", "programme"]
+    list_filter = ["via"]
+    search_fields = ["actor_label", "action", "target_label"]
+    date_hierarchy = "occurred_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

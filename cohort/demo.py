@@ -1,0 +1,555 @@
+"""Demo data: the NHS Clinical Entrepreneur Programme's first cohort (2016/17) and a second
+programme, so a newcomer sees a realistic platform. Idempotent: every row is keyed on a natural
+key and written with get-or-create or update-or-create, and random choices come from a fixed
+seed, so a second run changes nothing.
+
+Published figures for the first year (DESIGN §13): 104 clinical entrepreneurs appointed, 15% of
+them returning to the NHS from the commercial sector, one in five on Out Of Programme
+Experience or Less Than Full Time Training, every fellow matched to an industry mentor.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.utils import timezone
+from django_scopes import scope, scopes_disabled
+
+from .models import (
+    AuditEvent,
+    Cohort,
+    Fellow,
+    Invitation,
+    Mentor,
+    NHSRegion,
+    Organisation,
+    Profession,
+    Programme,
+    Role,
+    TrainingArrangement,
+)
+from .services import audit_log, membership_grant
+
+DEMO_PASSWORD = "pitwall-demo"
+# A fixed salt makes the stored hash identical on every run (demo accounts only).
+DEMO_PASSWORD_SALT = "pitwalldemo2016"
+
+STAFF_EMAIL = "staff@cep.example"
+MENTOR_EMAIL = "mentor@cep.example"
+FELLOW_EMAIL = "fellow@cep.example"
+OPERATOR_EMAIL = "operator@pitwall.example"
+
+CEP_FELLOWS = 104
+CEP_RETURNERS = 16  # 15% of 104
+CEP_OOPE = 12
+CEP_LTFT = 9  # with OOPE: 21 of 104, one in five
+
+CEP_PARTNERS = [
+    "AstraZeneca",
+    "Verily",
+    "Microsoft",
+    "Medtronic",
+    "Johnson & Johnson",
+    "McLaren",
+    "Janssen",
+    "Optum",
+    "Olympus",
+    "MSD",
+    "Leo Pharma",
+    "Pitch@Palace",
+    "The Prince's Trust",
+]
+
+FIRST_NAMES = [
+    "Amelia",
+    "Oliver",
+    "Priya",
+    "James",
+    "Aisha",
+    "Thomas",
+    "Sophie",
+    "Mohammed",
+    "Grace",
+    "Daniel",
+    "Chloe",
+    "Samuel",
+    "Hannah",
+    "Joseph",
+    "Emily",
+    "Rahul",
+    "Lucy",
+    "Benjamin",
+    "Zara",
+    "Harry",
+    "Olivia",
+    "Adebayo",
+    "Isla",
+    "William",
+    "Ella",
+    "Kwame",
+    "Freya",
+    "George",
+    "Mei",
+    "Alexander",
+    "Ruby",
+    "Arjun",
+    "Jessica",
+    "Matthew",
+    "Fatima",
+    "Jack",
+    "Niamh",
+    "Ethan",
+    "Aoife",
+    "Luke",
+    "Imogen",
+    "Chidi",
+    "Charlotte",
+    "Owen",
+    "Leah",
+    "Rhys",
+    "Anika",
+    "Callum",
+    "Megan",
+    "Yusuf",
+]
+LAST_NAMES = [
+    "Shah",
+    "Smith",
+    "Okafor",
+    "Jones",
+    "Patel",
+    "Williams",
+    "Brown",
+    "Khan",
+    "Taylor",
+    "Davies",
+    "Evans",
+    "Wilson",
+    "Thomas",
+    "Roberts",
+    "Johnson",
+    "Ahmed",
+    "Walker",
+    "Wright",
+    "Robinson",
+    "Thompson",
+    "Hughes",
+    "Green",
+    "Edwards",
+    "Hall",
+    "Wood",
+    "Clarke",
+    "Chen",
+    "Lewis",
+    "Harris",
+    "Martin",
+    "Jackson",
+    "Clark",
+    "Begum",
+    "Mensah",
+    "Murphy",
+    "O'Brien",
+    "Campbell",
+    "Kaur",
+    "Singh",
+    "Nguyen",
+    "Kowalski",
+    "Hussain",
+    "Lee",
+    "Morgan",
+    "Price",
+]
+SPECIALTIES = {
+    Profession.DOCTOR: [
+        "Emergency medicine",
+        "General practice",
+        "Anaesthetics",
+        "Cardiology",
+        "Psychiatry",
+        "Paediatrics",
+        "Radiology",
+        "General surgery",
+        "Dermatology",
+        "Ophthalmology",
+        "Respiratory medicine",
+        "Oncology",
+        "Obstetrics and gynaecology",
+        "Public health",
+    ],
+    Profession.NURSE: [
+        "Adult nursing",
+        "Mental health nursing",
+        "Children's nursing",
+        "District nursing",
+        "Critical care",
+    ],
+    Profession.MIDWIFE: ["Community midwifery", "Labour ward"],
+    Profession.AHP: [
+        "Physiotherapy",
+        "Occupational therapy",
+        "Radiography",
+        "Paramedicine",
+        "Speech and language therapy",
+        "Dietetics",
+    ],
+    Profession.PHARMACIST: ["Hospital pharmacy", "Community pharmacy", "Clinical pharmacology"],
+    Profession.SCIENTIST: ["Clinical bioinformatics", "Medical physics", "Genomics"],
+    Profession.OTHER: ["Dentistry", "Optometry"],
+}
+GRADES = {
+    Profession.DOCTOR: [
+        "FY2",
+        "CT1",
+        "CT2",
+        "ST3",
+        "ST4",
+        "ST5",
+        "ST6",
+        "GP trainee",
+        "Consultant",
+    ],
+    Profession.NURSE: ["Band 5", "Band 6", "Band 7"],
+    Profession.MIDWIFE: ["Band 6", "Band 7"],
+    Profession.AHP: ["Band 5", "Band 6", "Band 7"],
+    Profession.PHARMACIST: ["Band 6", "Band 7", "Band 8a"],
+    Profession.SCIENTIST: ["Band 6", "Band 7", "Trainee (STP)"],
+    Profession.OTHER: ["Specialty registrar", "Band 7"],
+}
+# Roughly the mix of the first cohort: mostly doctors, with every profession represented.
+PROFESSION_MIX = (
+    [Profession.DOCTOR] * 62
+    + [Profession.NURSE] * 14
+    + [Profession.PHARMACIST] * 9
+    + [Profession.AHP] * 10
+    + [Profession.MIDWIFE] * 3
+    + [Profession.SCIENTIST] * 4
+    + [Profession.OTHER] * 2
+)
+EMPLOYERS = {
+    NHSRegion.LONDON: [
+        "Guy's and St Thomas' NHS Foundation Trust",
+        "Barts Health NHS Trust",
+        "Imperial College Healthcare NHS Trust",
+    ],
+    NHSRegion.SOUTH_EAST: [
+        "Oxford University Hospitals NHS Foundation Trust",
+        "Brighton and Sussex University Hospitals NHS Trust",
+    ],
+    NHSRegion.SOUTH_WEST: [
+        "University Hospitals Bristol NHS Foundation Trust",
+        "Royal Devon and Exeter NHS Foundation Trust",
+    ],
+    NHSRegion.MIDLANDS: [
+        "University Hospitals Birmingham NHS Foundation Trust",
+        "Nottingham University Hospitals NHS Trust",
+    ],
+    NHSRegion.EAST: [
+        "Cambridge University Hospitals NHS Foundation Trust",
+        "Norfolk and Norwich University Hospitals NHS Foundation Trust",
+    ],
+    NHSRegion.NORTH_WEST: [
+        "Manchester University NHS Foundation Trust",
+        "Liverpool University Hospitals NHS Foundation Trust",
+    ],
+    NHSRegion.NORTH_EAST_YORKSHIRE: [
+        "Leeds Teaching Hospitals NHS Trust",
+        "Newcastle upon Tyne Hospitals NHS Foundation Trust",
+    ],
+}
+MENTOR_ROLES = [
+    ("Head of Digital Health", "digital health, product strategy"),
+    ("Director of Market Access", "NHS procurement, market access, health economics"),
+    ("Venture Partner", "fundraising, investment readiness"),
+    ("Regulatory Affairs Lead", "medical device regulation, UKCA and CE marking"),
+    ("Head of Innovation", "innovation partnerships, clinical pilots"),
+    ("Chief Medical Officer", "clinical evidence, leadership"),
+]
+
+
+@dataclass
+class DemoSummary:
+    programmes: int = 0
+    fellows: int = 0
+    mentors: int = 0
+    created_users: int = 0
+
+
+class DemoSeeder:
+    def __init__(self, *, stdout=None):
+        self.stdout = stdout
+        self.password_hash = make_password(DEMO_PASSWORD, salt=DEMO_PASSWORD_SALT)
+        self.summary = DemoSummary()
+        self.User = get_user_model()
+
+    # --- building blocks -------------------------------------------------------------------
+    def user(self, email: str, full_name: str, **extra):
+        user, created = self.User.objects.get_or_create(
+            email=email,
+            defaults={"full_name": full_name, "password": self.password_hash, **extra},
+        )
+        if not created:
+            changed = []
+            for field, value in {
+                "full_name": full_name,
+                "password": self.password_hash,
+                **extra,
+            }.items():
+                if getattr(user, field) != value:
+                    setattr(user, field, value)
+                    changed.append(field)
+            if changed:
+                user.save(update_fields=changed)
+        else:
+            self.summary.created_users += 1
+        EmailAddress.objects.update_or_create(
+            user=user, email=email, defaults={"verified": True, "primary": True}
+        )
+        return user
+
+    def programme(self, slug: str, **fields) -> Programme:
+        programme, _ = Programme.objects.update_or_create(slug=slug, defaults=fields)
+        self.summary.programmes += 1
+        return programme
+
+    # --- the CEP ---------------------------------------------------------------------------
+    def seed_cep(self) -> Programme:
+        cep = self.programme(
+            "cep",
+            name="NHS Clinical Entrepreneur Programme",
+            short_name="CEP",
+            description=(
+                "A programme for clinicians who build ventures while they train, each matched "
+                "with an industry mentor."
+            ),
+            contact_email="cep-team@cep.example",
+            meetings_per_year=4,
+        )
+        rng = random.Random(2016)
+        with scope(programme=cep):
+            staff = self.user(STAFF_EMAIL, "Sarah Whitfield", preferred_name="Sarah")
+            membership_grant(programme=cep, user=staff, role=Role.STAFF, via=AuditEvent.Via.COMMAND)
+            second_staff = self.user("tony.young@cep.example", "Tony Young")
+            membership_grant(
+                programme=cep, user=second_staff, role=Role.STAFF, via=AuditEvent.Via.COMMAND
+            )
+            cohort, _ = Cohort.objects.get_or_create(
+                programme=cep,
+                name="Cohort 1 — 2016/17",
+                defaults={"starts_on": date(2016, 9, 1), "ends_on": date(2017, 8, 31)},
+            )
+            organisations = {
+                name: Organisation.objects.update_or_create(
+                    programme=cep,
+                    name=name,
+                    defaults={"kind": Organisation.Kind.INDUSTRY, "is_partner": True},
+                )[0]
+                for name in CEP_PARTNERS
+            }
+            Organisation.objects.update_or_create(
+                programme=cep,
+                name="NHS England",
+                defaults={"kind": Organisation.Kind.GOVERNMENT, "is_partner": False},
+            )
+            self._seed_cep_mentors(cep, organisations, rng)
+            self._seed_cep_fellows(cep, cohort, rng)
+            self._seed_invitations(cep, staff)
+        return cep
+
+    def _seed_cep_mentors(self, cep, organisations, rng) -> None:
+        # Three mentors from each partner, capacity 3: 39 mentors for 104 fellows.
+        people = self._names(rng, 3 * len(CEP_PARTNERS), offset=7)
+        index = 0
+        for org_name, organisation in organisations.items():
+            for slot in range(3):
+                full_name = people[index]
+                index += 1
+                if org_name == "AstraZeneca" and slot == 0:
+                    email, full_name = MENTOR_EMAIL, "Dr Michael Harding"
+                else:
+                    email = self._email(full_name, org_name)
+                title, expertise = MENTOR_ROLES[(index + slot) % len(MENTOR_ROLES)]
+                user = self.user(email, full_name)
+                membership_grant(
+                    programme=cep, user=user, role=Role.MENTOR, via=AuditEvent.Via.COMMAND
+                )
+                Mentor.objects.update_or_create(
+                    programme=cep,
+                    user=user,
+                    defaults={
+                        "organisation": organisation,
+                        "job_title": title,
+                        "expertise": expertise,
+                        "capacity": 3,
+                    },
+                )
+                self.summary.mentors += 1
+
+    def _seed_cep_fellows(self, cep, cohort, rng) -> None:
+        names = self._names(rng, CEP_FELLOWS, offset=0)
+        professions = PROFESSION_MIX[:]
+        rng.shuffle(professions)
+        # Which fellows are returners, OOPE or LTFT is drawn once from the seeded generator.
+        order = list(range(1, CEP_FELLOWS))
+        rng.shuffle(order)
+        returners = set(order[:CEP_RETURNERS])
+        oope = set(order[CEP_RETURNERS : CEP_RETURNERS + CEP_OOPE])
+        ltft = set(order[CEP_RETURNERS + CEP_OOPE : CEP_RETURNERS + CEP_OOPE + CEP_LTFT])
+        regions = list(NHSRegion)
+        for i in range(CEP_FELLOWS):
+            profession = Profession.DOCTOR if i == 0 else professions[i]
+            full_name = names[i]
+            title = "Dr " if profession == Profession.DOCTOR else ""
+            if i == 0:
+                email, full_name = FELLOW_EMAIL, "Priya Shah"
+                title = "Dr "
+            else:
+                email = self._email(full_name, "cep")
+            region = NHSRegion.LONDON if i == 0 else regions[i % len(regions)]
+            arrangement = TrainingArrangement.IN_PROGRAMME
+            ltft_percent = None
+            if i in oope:
+                arrangement = TrainingArrangement.OOPE
+            elif i in ltft:
+                arrangement = TrainingArrangement.LTFT
+                ltft_percent = rng.choice([50, 60, 70, 80])
+            user = self.user(email, f"{title}{full_name}")
+            membership_grant(programme=cep, user=user, role=Role.FELLOW, via=AuditEvent.Via.COMMAND)
+            Fellow.objects.update_or_create(
+                programme=cep,
+                cohort=cohort,
+                user=user,
+                defaults={
+                    "profession": profession,
+                    "grade": "ST4" if i == 0 else rng.choice(GRADES[profession]),
+                    "specialty": "Emergency medicine"
+                    if i == 0
+                    else rng.choice(SPECIALTIES[profession]),
+                    "employer": rng.choice(EMPLOYERS[region]),
+                    "region": region,
+                    "training_arrangement": arrangement,
+                    "ltft_percent": ltft_percent,
+                    "is_returner": i in returners,
+                    "consent_to_share": i % 3 != 0,
+                },
+            )
+            self.summary.fellows += 1
+
+    def _seed_invitations(self, programme, staff) -> None:
+        """Two open invitations so the staff's invitation page shows the workflow."""
+        for email, role in [
+            ("new.fellow@cep.example", Role.FELLOW),
+            ("new.mentor@verily.example", Role.MENTOR),
+        ]:
+            invitation, created = Invitation.objects.get_or_create(
+                programme=programme,
+                email=email,
+                role=role,
+                defaults={"invited_by": staff, "sent_at": timezone.now()},
+            )
+            if not invitation.is_usable:
+                # Keep the demo invitation open however long ago the data was loaded.
+                invitation.created_at = timezone.now()
+                invitation.expires_at = invitation.created_at + timedelta(days=14)
+                invitation.save(update_fields=["created_at", "expires_at"])
+            if created:
+                audit_log(
+                    programme=programme,
+                    actor=staff,
+                    action="invitation.created",
+                    target=invitation,
+                    changes={"email": email, "role": role},
+                    via=AuditEvent.Via.COMMAND,
+                )
+
+    # --- a second programme, to show multi-tenancy ----------------------------------------
+    def seed_accel(self) -> Programme:
+        accel = self.programme(
+            "accel",
+            name="Health Innovation Accelerator",
+            short_name="Accelerator",
+            description="An industry accelerator network for health innovators.",
+            contact_email="team@accel.example",
+            meetings_per_year=4,
+        )
+        rng = random.Random(2026)
+        with scope(programme=accel):
+            staff = self.user("staff@accel.example", "Grace Achebe")
+            membership_grant(
+                programme=accel, user=staff, role=Role.STAFF, via=AuditEvent.Via.COMMAND
+            )
+            cohort, _ = Cohort.objects.get_or_create(
+                programme=accel,
+                name="2026 intake",
+                defaults={"starts_on": date(2026, 4, 1), "ends_on": date(2027, 3, 31)},
+            )
+            medtronic = Organisation.objects.update_or_create(
+                programme=accel,
+                name="Medtronic",
+                defaults={"kind": Organisation.Kind.INDUSTRY, "is_partner": True},
+            )[0]
+            # The CEP demo mentor also mentors here: one person, roles in two programmes.
+            mentor_user = self.User.objects.get(email=MENTOR_EMAIL)
+            membership_grant(
+                programme=accel, user=mentor_user, role=Role.MENTOR, via=AuditEvent.Via.COMMAND
+            )
+            Mentor.objects.update_or_create(
+                programme=accel,
+                user=mentor_user,
+                defaults={
+                    "organisation": medtronic,
+                    "job_title": "Visiting mentor",
+                    "expertise": "clinical evidence, leadership",
+                    "capacity": 2,
+                },
+            )
+            for full_name in self._names(rng, 12, offset=20):
+                user = self.user(self._email(full_name, "accel"), full_name)
+                membership_grant(
+                    programme=accel, user=user, role=Role.FELLOW, via=AuditEvent.Via.COMMAND
+                )
+                Fellow.objects.update_or_create(
+                    programme=accel,
+                    cohort=cohort,
+                    user=user,
+                    defaults={
+                        "profession": rng.choice([Profession.DOCTOR, Profession.NURSE]),
+                        "region": rng.choice(list(NHSRegion)),
+                    },
+                )
+                self.summary.fellows += 1
+        return accel
+
+    def seed_operator(self) -> None:
+        self.user(OPERATOR_EMAIL, "Platform Operator", is_staff=True, is_superuser=True)
+
+    # --- helpers ---------------------------------------------------------------------------
+    @staticmethod
+    def _names(rng, count: int, *, offset: int) -> list[str]:
+        """Distinct realistic names, the same on every run."""
+        pairs = [(f, last) for f in FIRST_NAMES for last in LAST_NAMES]
+        random.Random(offset).shuffle(pairs)
+        return [f"{f} {last}" for f, last in pairs[:count]]
+
+    @staticmethod
+    def _email(full_name: str, domain_hint: str) -> str:
+        local = ".".join(part.lower().replace("'", "") for part in full_name.split())
+        domain = "".join(ch for ch in domain_hint.lower() if ch.isalnum()) or "example"
+        return f"{local}@{domain}.example"
+
+    def run(self) -> DemoSummary:
+        with scopes_disabled(), transaction.atomic():
+            self.seed_operator()
+        with transaction.atomic():
+            self.seed_cep()
+            self.seed_accel()
+        return self.summary
+
+
+def seed_demo(*, stdout=None) -> DemoSummary:
+    return DemoSeeder(stdout=stdout).run()

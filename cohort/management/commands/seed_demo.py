@@ -1,0 +1,33 @@
+from django.core.management.base import BaseCommand
+
+from cohort.demo import (
+    DEMO_PASSWORD,
+    FELLOW_EMAIL,
+    MENTOR_EMAIL,
+    OPERATOR_EMAIL,
+    STAFF_EMAIL,
+    seed_demo,
+)
+
+
+class Command(BaseCommand):
+    help = "Load the demo programmes (cep and accel) and demo logins. Safe to run again."
+
+    def handle(self, *args, **options):
+        summary = seed_demo(stdout=self.stdout)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data ready: {summary.programmes} programmes, {summary.fellows} fellows, "
+                f"{summary.mentors} mentors ({summary.created_users} new accounts)."
+            )
+        )
+        self.stdout.write("")
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD})")
+        for role, email in [
+            ("Programme staff (CEP)", STAFF_EMAIL),
+            ("Mentor (CEP and Accelerator)", MENTOR_EMAIL),
+            ("Fellow (CEP)", FELLOW_EMAIL),
+            ("Platform operator (admin)", OPERATOR_EMAIL),
+        ]:
+            self.stdout.write(f"  {role:<30} {email}")
+        self.stdout.write("Open http://127.0.0.1:8000/ and sign in.")

@@ -1,0 +1,376 @@
+"""The tenant (Programme), who belongs to it and in which role, and the people of a cohort.
+
+Every tenant-owned model carries a direct `programme` foreign key and a django-scopes
+`ScopedManager`, so a query made outside an active scope raises instead of leaking rows of
+another programme (DESIGN §4).
+"""
+
+import secrets
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+from django_scopes import ScopedManager
+
+slug_validator = RegexValidator(
+    r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
+    "Use lower-case letters, digits and single hyphens, such as 'cep' or 'nhs-accelerator'.",
+)
+
+
+class Programme(models.Model):
+    """A programme that runs on Pitwall, such as the NHS Clinical Entrepreneur Programme."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    slug = models.SlugField(
+        max_length=40,
+        unique=True,
+        validators=[slug_validator],
+        help_text="Appears in every address of the programme: /p/<slug>/.",
+    )
+    name = models.CharField(max_length=200)
+    short_name = models.CharField(max_length=40, blank=True, help_text="Used in email subjects.")
+    description = models.TextField(blank=True)
+    contact_email = models.EmailField(blank=True)
+    meetings_per_year = models.PositiveSmallIntegerField(
+        default=4,
+        validators=[MinValueValidator(1), MaxValueValidator(12)],
+        help_text="Mentor meetings each fellow holds in a programme year.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("cohort:home", kwargs={"programme_slug": self.slug})
+
+    @property
+    def display_short_name(self) -> str:
+        return self.short_name or self.name
+
+
+class Role(models.TextChoices):
+    FELLOW = "fellow", "Fellow"
+    MENTOR = "mentor", "Mentor"
+    STAFF = "staff", "Programme staff"
+    PARTNER = "partner", "Partner"
+
+
+# When a person holds several roles in one programme, the home page shows the first of these.
+ROLE_PRECEDENCE = [Role.STAFF, Role.MENTOR, Role.FELLOW, Role.PARTNER]
+
+
+class Membership(models.Model):
+    """A person's role in one programme; a person may hold roles in several programmes."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(programme="programme")
+
+    class Meta:
+        ordering = ["programme__name", "user__full_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["programme", "user", "role"], name="membership_unique_role"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user} — {self.get_role_display()} in {self.programme}"
+
+
+class Invitation(models.Model):
+    """An invitation to join a programme in a role, sent to one email address."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a reply"
+        ACCEPTED = "accepted", "Accepted"
+        EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Withdrawn"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Role.choices)
+    # The secret in the link; never shown in lists, only in the email.
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    message = models.TextField(blank=True, help_text="A personal note added to the email.")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(programme="programme")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(Lower("email"), "programme", name="invitation_email_idx")]
+
+    def __str__(self):
+        return f"{self.email} as {self.get_role_display()} ({self.programme})"
+
+    def save(self, *args, **kwargs):
+        if not self.token:
+            self.token = secrets.token_urlsafe(32)
+        if not self.expires_at:
+            self.expires_at = self.created_at + timedelta(days=settings.INVITATION_VALID_DAYS)
+        super().save(*args, **kwargs)
+
+    @property
+    def status(self) -> str:
+        if self.accepted_at:
+            return self.Status.ACCEPTED
+        if self.revoked_at:
+            return self.Status.REVOKED
+        if self.expires_at <= timezone.now():
+            return self.Status.EXPIRED
+        return self.Status.PENDING
+
+    def get_status_display(self) -> str:
+        return self.Status(self.status).label
+
+    @property
+    def is_usable(self) -> bool:
+        return self.status == self.Status.PENDING
+
+    def get_accept_url(self) -> str:
+        return reverse("invitation_accept", kwargs={"token": self.token})
+
+
+class Cohort(models.Model):
+    """One year's intake of fellows, such as "Cohort 1 — 2016/17"."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="cohorts")
+    name = models.CharField(max_length=120)
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+
+    objects = ScopedManager(programme="programme")
+
+    class Meta:
+        ordering = ["-starts_on"]
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "name"], name="cohort_unique_name"),
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gt=models.F("starts_on")), name="cohort_ends_after"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if self.starts_on and self.ends_on and self.ends_on <= self.starts_on:
+            raise ValidationError({"ends_on": "The cohort must end after it starts."})
+
+
+class Organisation(models.Model):
+    """A partner company, NHS trust, university, investor or charity the programme works with."""
+
+    class Kind(models.TextChoices):
+        INDUSTRY = "industry", "Industry partner"
+        NHS_TRUST = "nhs_trust", "NHS trust"
+        UNIVERSITY = "university", "University"
+        INVESTOR = "investor", "Investor"
+        CHARITY = "charity", "Charity or foundation"
+        GOVERNMENT = "government", "Government body"
+        OTHER = "other", "Other"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="organisations")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.INDUSTRY)
+    website = models.URLField(blank=True)
+    is_partner = models.BooleanField(
+        default=False, help_text="A partner of the programme (provides mentors, reads metrics)."
+    )
+
+    objects = ScopedManager(programme="programme")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "name"], name="organisation_unique_name")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Profession(models.TextChoices):
+    DOCTOR = "doctor", "Doctor"
+    NURSE = "nurse", "Nurse"
+    MIDWIFE = "midwife", "Midwife"
+    AHP = "ahp", "Allied health professional"
+    PHARMACIST = "pharmacist", "Pharmacist"
+    SCIENTIST = "scientist", "Healthcare scientist"
+    OTHER = "other", "Other"
+
+
+class NHSRegion(models.TextChoices):
+    EAST = "east", "East of England"
+    LONDON = "london", "London"
+    MIDLANDS = "midlands", "Midlands"
+    NORTH_EAST_YORKSHIRE = "ne_yorks", "North East and Yorkshire"
+    NORTH_WEST = "north_west", "North West"
+    SOUTH_EAST = "south_east", "South East"
+    SOUTH_WEST = "south_west", "South West"
+
+
+class TrainingArrangement(models.TextChoices):
+    IN_PROGRAMME = "in_programme", "In programme"
+    OOPE = "oope", "Out Of Programme Experience (OOPE)"
+    LTFT = "ltft", "Less Than Full Time (LTFT)"
+
+
+class Fellow(models.Model):
+    """A clinician appointed to a cohort of the programme (a "clinical entrepreneur")."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="fellows")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="fellowships"
+    )
+    cohort = models.ForeignKey(Cohort, on_delete=models.PROTECT, related_name="fellows")
+    profession = models.CharField(max_length=20, choices=Profession.choices)
+    grade = models.CharField(max_length=80, blank=True, help_text="For example ST4, Band 7.")
+    specialty = models.CharField(max_length=120, blank=True)
+    employer = models.CharField("employing NHS organisation", max_length=200, blank=True)
+    region = models.CharField(
+        "NHS England region", max_length=20, choices=NHSRegion.choices, blank=True
+    )
+    training_arrangement = models.CharField(
+        max_length=20, choices=TrainingArrangement.choices, default=TrainingArrangement.IN_PROGRAMME
+    )
+    ltft_percent = models.PositiveSmallIntegerField(
+        "less than full time percentage",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(20), MaxValueValidator(99)],
+    )
+    is_returner = models.BooleanField(
+        "returner to the NHS", default=False, help_text="Returning from the commercial sector."
+    )
+    consent_to_share = models.BooleanField("consents to share profile with partners", default=False)
+
+    objects = ScopedManager(programme="programme")
+
+    class Meta:
+        ordering = ["user__full_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["cohort", "user"], name="fellow_once_per_cohort"),
+            models.CheckConstraint(
+                condition=~models.Q(training_arrangement="ltft")
+                | models.Q(ltft_percent__isnull=False),
+                name="fellow_ltft_needs_percent",
+            ),
+        ]
+
+    def __str__(self):
+        return str(self.user)
+
+    def clean(self):
+        if self.training_arrangement == TrainingArrangement.LTFT and not self.ltft_percent:
+            raise ValidationError(
+                {"ltft_percent": "Give the percentage of full time for a less than full time post."}
+            )
+        if self.cohort_id and self.programme_id and self.cohort.programme_id != self.programme_id:
+            raise ValidationError({"cohort": "Choose a cohort of this programme."})
+
+
+class Mentor(models.Model):
+    """An industry mentor who supports fellows through their programme year."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="mentors")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mentor_profiles"
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="mentors", null=True, blank=True
+    )
+    job_title = models.CharField(max_length=160, blank=True)
+    expertise = models.TextField(blank=True)
+    capacity = models.PositiveSmallIntegerField(
+        default=2, validators=[MaxValueValidator(20)], help_text="How many mentees at once."
+    )
+
+    objects = ScopedManager(programme="programme")
+
+    class Meta:
+        ordering = ["user__full_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "user"], name="mentor_once_per_programme")
+        ]
+
+    def __str__(self):
+        return str(self.user)
+
+    def clean(self):
+        if (
+            self.organisation_id
+            and self.programme_id
+            and self.organisation.programme_id != self.programme_id
+        ):
+            raise ValidationError({"organisation": "Choose an organisation of this programme."})
+
+
+class AuditEvent(models.Model):
+    """Who did what to which record of the programme, and when (kept for accountability)."""
+
+    class Via(models.TextChoices):
+        WEB = "web", "Website"
+        ADMIN = "admin", "Admin"
+        API = "api", "API"
+        TASK = "task", "Background job"
+        COMMAND = "command", "Command"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="audit_events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Kept as text too, so the log still says who acted after an account is erased.
+    actor_label = models.CharField(max_length=254, blank=True)
+    action = models.CharField(max_length=80, db_index=True)
+    target_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    target_id = models.CharField(max_length=64, blank=True)
+    target_label = models.CharField(max_length=255, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+    via = models.CharField(max_length=10, choices=Via.choices, default=Via.WEB)
+    occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = ScopedManager(programme="programme")
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+
+    def __str__(self):
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"

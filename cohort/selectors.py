@@ -1,0 +1,76 @@
+"""Reads used by more than one view. Each takes the tenant (or the person) explicitly."""
+
+from django.db.models import Count, Q, QuerySet
+from django_scopes import scopes_disabled
+
+from .models import ROLE_PRECEDENCE, AuditEvent, Fellow, Invitation, Membership, Programme, Role
+
+
+def user_programmes(*, user) -> list[dict]:
+    """The programmes a person belongs to, with their roles there, for the switcher (1 query)."""
+    if not user.is_authenticated:
+        return []
+    with scopes_disabled():
+        rows = (
+            Membership.objects.filter(user=user)
+            .select_related("programme")
+            .order_by("programme__name")
+        )
+        programmes: dict[int, dict] = {}
+        for m in rows:
+            entry = programmes.setdefault(m.programme_id, {"programme": m.programme, "roles": []})
+            entry["roles"].append(m.role)
+    for entry in programmes.values():
+        entry["roles"].sort(key=ROLE_PRECEDENCE.index)
+        entry["role_labels"] = [Role(r).label for r in entry["roles"]]
+    return list(programmes.values())
+
+
+def member_roles(*, programme: Programme, user) -> set[str]:
+    if not user.is_authenticated:
+        return set()
+    return set(
+        Membership.objects.filter(programme=programme, user=user).values_list("role", flat=True)
+    )
+
+
+def membership_list(
+    *, programme: Programme, role: str = "", query: str = ""
+) -> QuerySet[Membership]:
+    qs = Membership.objects.filter(programme=programme).select_related("user")
+    if role:
+        qs = qs.filter(role=role)
+    if query:
+        qs = qs.filter(Q(user__email__icontains=query) | Q(user__full_name__icontains=query))
+    return qs.order_by("user__full_name", "user__email", "role")
+
+
+def membership_counts(*, programme: Programme) -> dict[str, int]:
+    counts = dict(
+        Membership.objects.filter(programme=programme)
+        .values_list("role")
+        .annotate(n=Count("id"))
+        .values_list("role", "n")
+    )
+    return {role: counts.get(role, 0) for role in Role.values}
+
+
+def invitation_list(*, programme: Programme) -> QuerySet[Invitation]:
+    return Invitation.objects.filter(programme=programme).select_related("invited_by")
+
+
+def audit_list(*, programme: Programme, action_prefix: str = "") -> QuerySet[AuditEvent]:
+    qs = AuditEvent.objects.filter(programme=programme).select_related("actor", "target_type")
+    if action_prefix:
+        qs = qs.filter(action__startswith=action_prefix)
+    return qs
+
+
+def fellow_for_user(*, programme: Programme, user) -> Fellow | None:
+    """The person's most recent fellowship in this programme."""
+    return (
+        Fellow.objects.filter(programme=programme, user=user)
+        .select_related("cohort")
+        .order_by("-cohort__starts_on")
+        .first()
+    )

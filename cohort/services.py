@@ -1,0 +1,227 @@
+"""Every write of the cohort app, each in a transaction and each writing its audit event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+
+from .models import AuditEvent, Invitation, Membership, Programme, Role
+
+User = get_user_model()
+
+
+def audit_log(
+    *,
+    programme: Programme,
+    actor,
+    action: str,
+    target: models.Model | None = None,
+    changes: dict[str, Any] | None = None,
+    via: str = AuditEvent.Via.WEB,
+) -> AuditEvent:
+    """Record who did what to which record. Every later write calls this in its transaction."""
+    actor_obj = actor if getattr(actor, "is_authenticated", False) else None
+    event = AuditEvent(
+        programme=programme,
+        actor=actor_obj,
+        actor_label=actor_obj.email if actor_obj else "system",
+        action=action,
+        changes=changes or {},
+        via=via,
+    )
+    if target is not None:
+        event.target_type = ContentType.objects.get_for_model(target, for_concrete_model=False)
+        event.target_id = str(getattr(target, "uuid", None) or target.pk)
+        event.target_label = str(target)[:255]
+    event.save()
+    return event
+
+
+def membership_grant(
+    *, programme: Programme, user, role: str, actor=None, via: str = AuditEvent.Via.WEB
+) -> Membership:
+    """Give a person a role in a programme; granting a role they already hold changes nothing."""
+    with transaction.atomic():
+        membership, created = Membership.objects.get_or_create(
+            programme=programme, user=user, role=role
+        )
+        if created:
+            audit_log(
+                programme=programme,
+                actor=actor,
+                action="membership.granted",
+                target=membership,
+                changes={"email": user.email, "role": role},
+                via=via,
+            )
+    return membership
+
+
+def membership_revoke(*, membership: Membership, actor, via: str = AuditEvent.Via.WEB) -> None:
+    """Remove a person's role; the last staff member of a programme cannot be removed."""
+    with transaction.atomic():
+        if membership.role == Role.STAFF:
+            # Lock the staff rows so two staff removing each other cannot both succeed.
+            staff = list(
+                Membership.objects.select_for_update()
+                .filter(programme=membership.programme, role=Role.STAFF)
+                .values_list("pk", flat=True)
+            )
+            if staff == [membership.pk]:
+                raise ValidationError("A programme needs at least one staff member.")
+        audit_log(
+            programme=membership.programme,
+            actor=actor,
+            action="membership.revoked",
+            target=membership,
+            changes={"email": membership.user.email, "role": membership.role},
+            via=via,
+        )
+        membership.delete()
+
+
+def _normalise_email(email: str) -> str:
+    return User.objects.normalize_email((email or "").strip()).lower()
+
+
+def invitation_create(
+    *, programme: Programme, email: str, role: str, invited_by, message: str = ""
+) -> Invitation:
+    """Invite an email address to the programme in a role and send the email after commit."""
+    from .tasks import invitation_send
+
+    email = _normalise_email(email)
+    if role not in Role.values:
+        raise ValidationError({"role": "Choose a role."})
+    with transaction.atomic():
+        if Membership.objects.filter(
+            programme=programme, role=role, user__email__iexact=email
+        ).exists():
+            raise ValidationError(
+                {"email": f"{email} already has the {Role(role).label.lower()} role here."}
+            )
+        pending = [
+            inv
+            for inv in Invitation.objects.filter(
+                programme=programme, role=role, email__iexact=email
+            )
+            if inv.is_usable
+        ]
+        if pending:
+            raise ValidationError(
+                {
+                    "email": f"{email} already has an invitation waiting for a reply. "
+                    "Resend it from the list instead."
+                }
+            )
+        invitation = Invitation(
+            programme=programme, email=email, role=role, invited_by=invited_by, message=message
+        )
+        invitation.full_clean(exclude=["token", "expires_at"])
+        invitation.save()
+        audit_log(
+            programme=programme,
+            actor=invited_by,
+            action="invitation.created",
+            target=invitation,
+            changes={"email": email, "role": role},
+        )
+        invitation_send.delay_on_commit(invitation_id=invitation.pk, programme_id=programme.pk)
+    return invitation
+
+
+def invitation_resend(*, invitation: Invitation, actor) -> Invitation:
+    """Send the invitation again with a fresh 14-day expiry (the old link keeps working)."""
+    from .tasks import invitation_send
+
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if invitation.accepted_at or invitation.revoked_at:
+            raise ValidationError("Only an invitation that is still open can be sent again.")
+        now = timezone.now()
+        invitation.expires_at = now + (invitation.expires_at - invitation.created_at)
+        invitation.created_at = now
+        invitation.save(update_fields=["expires_at", "created_at"])
+        audit_log(
+            programme=invitation.programme,
+            actor=actor,
+            action="invitation.resent",
+            target=invitation,
+        )
+        invitation_send.delay_on_commit(
+            invitation_id=invitation.pk, programme_id=invitation.programme_id
+        )
+    return invitation
+
+
+def invitation_revoke(*, invitation: Invitation, actor) -> Invitation:
+    """Withdraw an open invitation so its link no longer works."""
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if invitation.accepted_at:
+            raise ValidationError("This invitation has already been accepted.")
+        if invitation.revoked_at:
+            return invitation
+        invitation.revoked_at = timezone.now()
+        invitation.save(update_fields=["revoked_at"])
+        audit_log(
+            programme=invitation.programme,
+            actor=actor,
+            action="invitation.revoked",
+            target=invitation,
+        )
+    return invitation
+
+
+def invitation_mark_sent(*, invitation_id: int) -> None:
+    """Note when the invitation email went out (used by the sending task)."""
+    Invitation.objects.filter(pk=invitation_id).update(sent_at=timezone.now())
+
+
+class InvitationError(Exception):
+    """Why an invitation link cannot be used, in words for the person holding it."""
+
+
+def invitation_check_usable(invitation: Invitation) -> None:
+    status = invitation.status
+    if status == Invitation.Status.ACCEPTED:
+        raise InvitationError("This invitation has already been used. Sign in to continue.")
+    if status == Invitation.Status.REVOKED:
+        raise InvitationError(
+            "This invitation has been withdrawn. Ask the programme team for a new one."
+        )
+    if status == Invitation.Status.EXPIRED:
+        raise InvitationError(
+            "This invitation has expired. Ask the programme team to send it again."
+        )
+
+
+def invitation_accept(*, invitation: Invitation, user) -> Membership:
+    """Accept the invitation as `user`: grants the role (an existing user just gains it)."""
+    with transaction.atomic():
+        # Lock the row so a double click cannot accept twice.
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        invitation_check_usable(invitation)
+        if _normalise_email(user.email) != invitation.email.lower():
+            raise InvitationError(
+                f"This invitation was sent to {invitation.email}. "
+                "Sign in with that address to accept it."
+            )
+        membership = membership_grant(
+            programme=invitation.programme, user=user, role=invitation.role, actor=user
+        )
+        invitation.accepted_at = timezone.now()
+        invitation.accepted_by = user
+        invitation.save(update_fields=["accepted_at", "accepted_by"])
+        audit_log(
+            programme=invitation.programme,
+            actor=user,
+            action="invitation.accepted",
+            target=invitation,
+        )
+    return membership

@@ -1,0 +1,23 @@
+from django.urls import path
+
+from . import views
+
+app_name = "cohort"
+
+# Mounted under /p/<programme_slug>/ ; ProgrammeMiddleware has checked membership already.
+urlpatterns = [
+    path("", views.programme_home, name="home"),
+    path("people/", views.member_list, name="members"),
+    path("invitations/", views.invitation_list_view, name="invitations"),
+    path(
+        "invitations/<uuid:invitation_uuid>/revoke/",
+        views.invitation_revoke_view,
+        name="invitation_revoke",
+    ),
+    path(
+        "invitations/<uuid:invitation_uuid>/resend/",
+        views.invitation_resend_view,
+        name="invitation_resend",
+    ),
+    path("audit/", views.audit_log_view, name="audit"),
+]

@@ -1,0 +1,327 @@
+"""Pages of the cohort app: the programme picker, home pages, members, invitations, audit."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.views.decorators.http import require_POST
+from django_scopes import scope, scopes_disabled
+
+from .adapters import INVITATION_SESSION_KEY
+from .forms import InvitationForm, MemberFilterForm
+from .models import Cohort, Fellow, Invitation, Mentor, Role, TrainingArrangement
+from .selectors import (
+    audit_list,
+    fellow_for_user,
+    invitation_list,
+    membership_counts,
+    membership_list,
+    user_programmes,
+)
+from .services import (
+    InvitationError,
+    invitation_accept,
+    invitation_check_usable,
+    invitation_create,
+    invitation_resend,
+    invitation_revoke,
+)
+
+PAGE_SIZE = 50
+
+
+def long_date(value) -> str:
+    """A moment as the UK reads it: "22 November 2026" in Europe/London."""
+    return formats.date_format(timezone.localtime(value), "DATE_FORMAT")
+
+
+def role_required(*roles):
+    """The view needs one of these roles in the current programme (set by the middleware)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not set(roles) & set(request.roles):
+                raise PermissionDenied("Your role in this programme does not include this page.")
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def ensure_errors_shown(form, error: ValidationError):
+    """Put a service's ValidationError on the form so the page shows it beside the field."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+# --- Outside any programme --------------------------------------------------------------------
+
+
+@login_required
+def home(request):
+    """Send a person to their only programme, or let them pick one."""
+    programmes = user_programmes(user=request.user)
+    if len(programmes) == 1:
+        return redirect(programmes[0]["programme"].get_absolute_url())
+    return TemplateResponse(request, "cohort/programme_picker.html", {"programmes": programmes})
+
+
+def invitation_accept_view(request, token):
+    """Where the link in an invitation email lands."""
+    with scopes_disabled():
+        invitation = Invitation.objects.select_related("programme").filter(token=token).first()
+    if invitation is None:
+        return TemplateResponse(
+            request,
+            "cohort/invitation_problem.html",
+            {"problem": "This invitation link is not valid. Check that you copied all of it."},
+            status=404,
+        )
+    try:
+        invitation_check_usable(invitation)
+    except InvitationError as error:
+        return TemplateResponse(
+            request,
+            "cohort/invitation_problem.html",
+            {"problem": str(error), "invitation": invitation},
+            status=410,
+        )
+    programme = invitation.programme
+    if not request.user.is_authenticated:
+        with scopes_disabled():
+            from django.contrib.auth import get_user_model
+
+            has_account = get_user_model().objects.filter(email__iexact=invitation.email).exists()
+        if has_account:
+            messages.info(
+                request,
+                f"You already have a Pitwall account. Sign in as {invitation.email} "
+                f"to join {programme.name}.",
+            )
+            return redirect_to_login(request.get_full_path())
+        request.session[INVITATION_SESSION_KEY] = invitation.token
+        from allauth.account.adapter import get_adapter
+
+        # The link proves the person reads this inbox, so the address needs no second check.
+        get_adapter(request).stash_verified_email(request, invitation.email)
+        return TemplateResponse(
+            request,
+            "cohort/invitation_accept.html",
+            {
+                "invitation": invitation,
+                "programme": programme,
+                "signup_url": f"{reverse('account_signup')}?email={invitation.email}",
+            },
+        )
+    if request.method == "POST":
+        try:
+            with scope(programme=programme):
+                invitation_accept(invitation=invitation, user=request.user)
+        except InvitationError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(
+                request,
+                f"Welcome to {programme.name}. You have joined as "
+                f"{Role(invitation.role).label.lower()}.",
+            )
+            return redirect(programme.get_absolute_url())
+    return TemplateResponse(
+        request,
+        "cohort/invitation_accept.html",
+        {
+            "invitation": invitation,
+            "programme": programme,
+            "email_matches": request.user.email.lower() == invitation.email.lower(),
+        },
+    )
+
+
+# --- Inside a programme (/p/<slug>/) ------------------------------------------------------------
+
+
+def programme_home(request, programme_slug):
+    """Each role has its own home page; a person with several roles sees the first of them."""
+    programme = request.programme
+    if request.role == Role.STAFF:
+        return _staff_home(request, programme)
+    if request.role == Role.MENTOR:
+        return _mentor_home(request, programme)
+    if request.role == Role.FELLOW:
+        return _fellow_home(request, programme)
+    return TemplateResponse(request, "cohort/home_partner.html", {"programme": programme})
+
+
+def _fellow_home(request, programme):
+    fellow = fellow_for_user(programme=programme, user=request.user)
+    peers = 0
+    if fellow is not None:
+        peers = Fellow.objects.filter(programme=programme, cohort=fellow.cohort).count() - 1
+    staff_contacts = membership_list(programme=programme, role=Role.STAFF)[:3]
+    return TemplateResponse(
+        request,
+        "cohort/home_fellow.html",
+        {
+            "programme": programme,
+            "fellow": fellow,
+            "peers": peers,
+            "staff_contacts": staff_contacts,
+        },
+    )
+
+
+def _mentor_home(request, programme):
+    mentor = (
+        Mentor.objects.filter(programme=programme, user=request.user)
+        .select_related("organisation")
+        .first()
+    )
+    colleagues = 0
+    if mentor is not None and mentor.organisation_id:
+        colleagues = (
+            Mentor.objects.filter(programme=programme, organisation=mentor.organisation).count() - 1
+        )
+    return TemplateResponse(
+        request,
+        "cohort/home_mentor.html",
+        {
+            "programme": programme,
+            "mentor": mentor,
+            "colleagues": colleagues,
+            "staff_contacts": membership_list(programme=programme, role=Role.STAFF)[:3],
+        },
+    )
+
+
+def _staff_home(request, programme):
+    cohorts = Cohort.objects.filter(programme=programme).annotate(
+        fellow_count=Count("fellows"),
+        returners=Count("fellows", filter=Q(fellows__is_returner=True)),
+        flexible=Count(
+            "fellows",
+            filter=Q(
+                fellows__training_arrangement__in=[
+                    TrainingArrangement.OOPE,
+                    TrainingArrangement.LTFT,
+                ]
+            ),
+        ),
+    )
+    open_invitations = [i for i in invitation_list(programme=programme)[:200] if i.is_usable]
+    return TemplateResponse(
+        request,
+        "cohort/home_staff.html",
+        {
+            "programme": programme,
+            "counts": membership_counts(programme=programme),
+            "cohorts": cohorts,
+            "open_invitation_count": len(open_invitations),
+            "recent_events": audit_list(programme=programme)[:8],
+        },
+    )
+
+
+@role_required(Role.STAFF)
+def member_list(request, programme_slug):
+    form = MemberFilterForm(request.GET or None)
+    query, role = "", ""
+    if form.is_valid():
+        query, role = form.cleaned_data["q"], form.cleaned_data["role"]
+    members = membership_list(programme=request.programme, role=role, query=query)
+    page = Paginator(members, PAGE_SIZE).get_page(request.GET.get("page"))
+    return TemplateResponse(
+        request,
+        "cohort/member_list.html",
+        {"form": form, "page": page, "querystring": _querystring_without_page(request)},
+    )
+
+
+@role_required(Role.STAFF)
+def invitation_list_view(request, programme_slug):
+    programme = request.programme
+    form = InvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            invitation = invitation_create(
+                programme=programme,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                message=form.cleaned_data["message"],
+                invited_by=request.user,
+            )
+        except ValidationError as error:
+            ensure_errors_shown(form, error)
+        else:
+            messages.success(
+                request,
+                f"Invitation sent to {invitation.email}. The link works until "
+                f"{long_date(invitation.expires_at)}.",
+            )
+            return redirect("cohort:invitations", programme_slug=programme.slug)
+    page = Paginator(invitation_list(programme=programme), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    status = 400 if request.method == "POST" else 200
+    return TemplateResponse(
+        request, "cohort/invitation_list.html", {"form": form, "page": page}, status=status
+    )
+
+
+@require_POST
+@role_required(Role.STAFF)
+def invitation_revoke_view(request, programme_slug, invitation_uuid):
+    invitation = get_object_or_404(Invitation, programme=request.programme, uuid=invitation_uuid)
+    try:
+        invitation_revoke(invitation=invitation, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"The invitation to {invitation.email} has been withdrawn.")
+    return redirect("cohort:invitations", programme_slug=request.programme.slug)
+
+
+@require_POST
+@role_required(Role.STAFF)
+def invitation_resend_view(request, programme_slug, invitation_uuid):
+    invitation = get_object_or_404(Invitation, programme=request.programme, uuid=invitation_uuid)
+    try:
+        invitation = invitation_resend(invitation=invitation, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            f"Invitation sent again to {invitation.email}. The link now works until "
+            f"{long_date(invitation.expires_at)}.",
+        )
+    return redirect("cohort:invitations", programme_slug=request.programme.slug)
+
+
+@role_required(Role.STAFF)
+def audit_log_view(request, programme_slug):
+    events = audit_list(programme=request.programme, action_prefix=request.GET.get("action", ""))
+    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    return TemplateResponse(
+        request,
+        "cohort/audit_list.html",
+        {"page": page, "querystring": _querystring_without_page(request)},
+    )
+
+
+def _querystring_without_page(request) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()

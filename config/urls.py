@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from cohort import views as cohort_views
+
+from . import health
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("", cohort_views.home, name="home"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path(
+        "invitations/<str:token>/",
+        cohort_views.invitation_accept_view,
+        name="invitation_accept",
+    ),
+    path("p/<slug:programme_slug>/", include("cohort.urls")),
+]
+
+handler403 = "config.errors.permission_denied"
+handler404 = "config.errors.page_not_found"
+handler500 = "config.errors.server_error"

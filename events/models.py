@@ -1,0 +1,1 @@
+"""Events, registrations, resources and opportunities (the events issue)."""

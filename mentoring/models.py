@@ -1,0 +1,1 @@
+"""Mentorships, the year's meetings, milestones and sign-offs (the mentoring issue)."""

@@ -1,0 +1,1 @@
+"""Outcome records, metric snapshots and the Patient Impact forecast (the metrics issue)."""

@@ -1,0 +1,1 @@
+"""Notifications: the outbox, in-app centre, preferences and announcements (issue 10)."""

@@ -1,0 +1,1 @@
+"""Personal Development Plans: framework, objectives and evidence (the PDP issue)."""
