@@ -46,8 +46,9 @@ run: static seed ## Install, migrate, load the demo and serve http://127.0.0.1:8
 	@echo "Serving Pitwall on http://$(HOST):$(PORT)/ (Ctrl+C to stop)"
 	$(MANAGE) runserver $(HOST):$(PORT)
 
+PYTEST_ARGS ?=
 test: static ## Run the whole test suite (set DATABASE_URL / REDIS_URL for PostgreSQL / Redis)
-	$(UV) run --frozen pytest
+	$(UV) run --frozen pytest $(PYTEST_ARGS)
 
 lint: install ## ruff, Django's checks and missing migrations
 	$(UV) run --frozen ruff check .

@@ -9,6 +9,10 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 
+# Titles skipped when greeting someone by their first name ("Welcome, Priya", not "Dr").
+HONORIFICS = {"dr", "mr", "mrs", "ms", "miss", "mx", "prof", "professor", "sir", "dame"}
+
+
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
@@ -75,9 +79,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     def greeting_name(self) -> str:
         if self.preferred_name:
             return self.preferred_name
-        if self.full_name:
-            return self.full_name.split()[0]
-        return self.email
+        words = [w for w in self.full_name.split() if w.rstrip(".").lower() not in HONORIFICS]
+        return words[0] if words else (self.full_name or self.email)
 
     def get_full_name(self):
         return self.display_name

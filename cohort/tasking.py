@@ -4,13 +4,13 @@ Tasks take ids (JSON), never model instances, and run their body inside
 `scope(programme=...)` so the scoped managers work exactly as they do in a web request.
 """
 
-from celery import Task
+from celery.contrib.django.task import DjangoTask
 from django_scopes import scope, scopes_disabled
 
 from .models import Programme
 
 
-class ProgrammeTask(Task):
+class ProgrammeTask(DjangoTask):
     abstract = True
     acks_late = True
     reject_on_worker_lost = True

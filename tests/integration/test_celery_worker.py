@@ -1,0 +1,66 @@
+"""A task goes through Redis to a real Celery worker and writes to the database."""
+
+import pytest
+from django_scopes import scope, scopes_disabled
+
+from cohort.models import Invitation, Role
+from cohort.services import invitation_create
+
+from .conftest import wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def test_invitation_email_is_sent_by_a_real_worker(celery_worker_process, programme_a, staff_a):
+    _queue, mail_dir = celery_worker_process
+    with scope(programme=programme_a):
+        # The service queues the task on commit; nothing is sent if the transaction fails.
+        invitation = invitation_create(
+            programme=programme_a,
+            email="worker.test@example.org",
+            role=Role.FELLOW,
+            invited_by=staff_a,
+        )
+
+    def sent():
+        with scopes_disabled():
+            return Invitation.objects.get(pk=invitation.pk).sent_at is not None
+
+    wait_for(sent, timeout=60, message="the worker to mark the invitation as sent")
+    messages = [p.read_text() for p in mail_dir.iterdir()]
+    assert len(messages) == 1
+    assert "worker.test@example.org" in messages[0]
+    assert invitation.get_accept_url() in messages[0]
+
+
+def test_a_rolled_back_change_queues_nothing(celery_worker_process, programme_a, staff_a):
+    from django.db import transaction
+
+    _queue, mail_dir = celery_worker_process
+
+    class Abort(Exception):
+        pass
+
+    with scope(programme=programme_a), pytest.raises(Abort), transaction.atomic():
+        invitation_create(
+            programme=programme_a,
+            email="never@example.org",
+            role=Role.FELLOW,
+            invited_by=staff_a,
+        )
+        raise Abort
+    with scope(programme=programme_a):
+        # A committed invitation afterwards proves the worker was listening all along.
+        later = invitation_create(
+            programme=programme_a, email="later@example.org", role=Role.FELLOW, invited_by=staff_a
+        )
+
+    def sent():
+        with scopes_disabled():
+            return Invitation.objects.get(pk=later.pk).sent_at is not None
+
+    wait_for(sent, message="the later invitation to be sent")
+    texts = [p.read_text() for p in mail_dir.iterdir()]
+    assert not any("never@example.org" in text for text in texts)
+    with scopes_disabled():
+        assert not Invitation.objects.filter(email="never@example.org").exists()
