@@ -8,7 +8,6 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-
 # Titles skipped when greeting someone by their first name ("Welcome, Priya", not "Dr").
 HONORIFICS = {"dr", "mr", "mrs", "ms", "miss", "mx", "prof", "professor", "sir", "dame"}
 

@@ -116,6 +116,8 @@ class ProgrammeScopedAdmin(AuditedAdminMixin, admin.ModelAdmin):
     to the programmes where the user is staff."""
 
     list_select_related = ["programme"]
+    # A web address typed without a scheme is taken as https (Django 6's default, stated now).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     # --- permissions: staff membership stands in for Django's model permissions -----------
     def _is_operator(self, request) -> bool:

@@ -1,0 +1,293 @@
+"""The Django admin, model by model: programme staff see and change only their programmes' rows.
+
+The models come from the admin site's registry, so a newly registered tenant-owned model is
+tried here as soon as it is registered (and fails until it has a sample row below). Staff of
+programme B aim at a row of programme A through the changelist, the change, delete and history
+views and a forged POST; staff of A open the same row, to show the row and the URLs are real.
+"""
+
+from collections.abc import Callable
+
+import pytest
+from django.contrib import admin
+from django.db import models
+from django.urls import reverse
+from django_scopes import scope, scopes_disabled
+
+from cohort.models import Programme, Role
+from cohort.services import audit_log
+
+from ..factories import (
+    CohortFactory,
+    FellowFactory,
+    InvitationFactory,
+    MembershipFactory,
+    MentorFactory,
+    OrganisationFactory,
+)
+from .conftest import A_NON_STAFF
+from .support import assert_unchanged, form_data, programme_fk, programme_snapshot
+
+pytestmark = pytest.mark.django_db
+
+SCOPED_MODELS = sorted(
+    (m for m in admin.site._registry if m is Programme or programme_fk(m) is not None),
+    key=lambda m: m._meta.label,
+)
+UNSCOPED_MODELS = sorted(
+    (m for m in admin.site._registry if m not in SCOPED_MODELS), key=lambda m: m._meta.label
+)
+
+
+def _member_user(programme, role):
+    # The admin offers only members of the staff's programmes as users, so a fellow or mentor
+    # row needs its person to be a member, as it would be in real life.
+    return MembershipFactory(programme=programme, role=role).user
+
+
+def _audit_event(programme, staff):
+    with scope(programme=programme):
+        return audit_log(programme=programme, actor=staff, action="isolation.admin_sample")
+
+
+# Model label -> a row of that model in the given programme (staff is a staff member there).
+SAMPLES: dict[str, Callable[[Programme, object], models.Model]] = {
+    "cohort.Programme": lambda programme, staff: programme,
+    "cohort.Membership": lambda programme, staff: MembershipFactory(
+        programme=programme, role=Role.MENTOR
+    ),
+    "cohort.Invitation": lambda programme, staff: InvitationFactory(
+        programme=programme, email="admin-sample@alpha.example", role=Role.STAFF
+    ),
+    "cohort.Cohort": lambda programme, staff: CohortFactory(programme=programme),
+    "cohort.Organisation": lambda programme, staff: OrganisationFactory(programme=programme),
+    "cohort.Fellow": lambda programme, staff: FellowFactory(
+        programme=programme, user=_member_user(programme, Role.FELLOW)
+    ),
+    "cohort.Mentor": lambda programme, staff: MentorFactory(
+        programme=programme, user=_member_user(programme, Role.MENTOR)
+    ),
+    "cohort.AuditEvent": _audit_event,
+}
+
+# Model label -> (form field, new value): the edit the forged POST tries to make.
+EDITS: dict[str, tuple[str, str]] = {
+    "cohort.Programme": ("name", "Taken over"),
+    "cohort.Membership": ("role", Role.PARTNER),
+    "cohort.Invitation": ("message", "Taken over"),
+    "cohort.Cohort": ("name", "Taken over"),
+    "cohort.Organisation": ("name", "Taken over"),
+    "cohort.Fellow": ("specialty", "Taken over"),
+    "cohort.Mentor": ("job_title", "Taken over"),
+    "cohort.AuditEvent": ("action", "taken.over"),
+}
+
+REFUSED = {302, 403, 404}
+
+
+def sample_row(model, programme, staff):
+    label = model._meta.label
+    if label not in SAMPLES:
+        pytest.fail(
+            f"{label} is registered in the admin and belongs to a programme: add a sample for "
+            f"{label} to SAMPLES in tests/isolation/test_admin_isolation.py."
+        )
+    with scopes_disabled():
+        return SAMPLES[label](programme, staff)
+
+
+def admin_url(model, view, obj=None) -> str:
+    name = f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}"
+    return reverse(name, args=[obj.pk] if obj is not None else [])
+
+
+def still_there(obj, programme) -> bool:
+    with scopes_disabled():
+        fresh = type(obj)._base_manager.filter(pk=obj.pk).first()
+    if fresh is None:
+        return False
+    return (fresh.pk if isinstance(fresh, Programme) else fresh.programme_id) == programme.pk
+
+
+def refused(response) -> bool:
+    if response.status_code not in REFUSED:
+        return False
+    # A redirect must not land on the object itself (the admin sends strays to its index).
+    return response.status_code != 302 or "/change/" not in response["Location"]
+
+
+@pytest.fixture
+def row(request, populated_a, staff_a):
+    return sample_row(request.param, populated_a, staff_a)
+
+
+def by_model(models_):
+    return pytest.mark.parametrize(
+        ("model", "row"),
+        [pytest.param(m, m, id=m._meta.label) for m in models_],
+        indirect=["row"],
+    )
+
+
+def test_the_admin_registers_tenant_models():
+    # Guards the generator: an empty list would make every test below pass vacuously.
+    labels = {m._meta.label for m in SCOPED_MODELS}
+    assert {"cohort.Programme", "cohort.Invitation", "cohort.AuditEvent"} <= labels
+
+
+@by_model(SCOPED_MODELS)
+def test_changelist_hides_rows_of_other_programmes(client, staff_b, populated_a, model, row):
+    client.force_login(staff_b)
+    lookups = [{}, {"q": str(row)[:20]}]
+    if model is not Programme:
+        lookups.append({"programme__id__exact": populated_a.pk})
+    for params in lookups:
+        response = client.get(admin_url(model, "changelist"), params)
+        if params and response.status_code == 302:  # a refused filter: redirect with ?e=1
+            continue
+        assert response.status_code == 200, f"{model._meta.label} changelist {params}"
+        changelist = response.context["cl"]
+        with scopes_disabled():
+            shown = {obj.pk for obj in changelist.result_list}
+            reachable = set(changelist.queryset.values_list("pk", flat=True))
+        assert row.pk not in shown | reachable, (
+            f"The {model._meta.label} changelist {params} lists {row!r} of programme A to "
+            "staff of programme B."
+        )
+        assert admin_url(model, "change", row) not in response.content.decode()
+
+
+@by_model(SCOPED_MODELS)
+@pytest.mark.parametrize("view", ["change", "delete", "history"])
+def test_object_views_refuse_rows_of_other_programmes(
+    client, staff_b, populated_a, model, row, view
+):
+    client.force_login(staff_b)
+    response = client.get(admin_url(model, view, row))
+    assert refused(response), (
+        f"GET {admin_url(model, view, row)} ({model._meta.label} of programme A) as staff of "
+        f"programme B answered {response.status_code}"
+    )
+
+
+@by_model(SCOPED_MODELS)
+def test_forged_posts_cannot_change_rows_of_other_programmes(
+    client, staff_a, staff_b, programme_b, populated_a, model, row
+):
+    label = model._meta.label
+    if label not in EDITS:
+        pytest.fail(f"Add an edit for {label} to EDITS in tests/isolation/test_admin_isolation.py.")
+    field, value = EDITS[label]
+    change_url = admin_url(model, "change", row)
+
+    # What staff of A would submit, read from their own change form.
+    client.force_login(staff_a)
+    page = client.get(change_url)
+    assert page.status_code == 200, f"staff of A cannot open their own {label}: {page}"
+    can_change = page.context["has_change_permission"]
+    data = form_data(page.content.decode(), f"{model._meta.model_name}_form")
+    if can_change:
+        assert field in data, f"{label} change form has no field {field!r}: {sorted(data)}"
+    data[field] = [value]
+
+    # Staff of B submit it, with the row moved into their own programme for good measure.
+    forged = {**data, "programme": [str(programme_b.pk)]} if model is not Programme else data
+    client.force_login(staff_b)
+    before = programme_snapshot(populated_a)
+    for url, payload in [
+        (change_url, forged),
+        (admin_url(model, "delete", row), {"post": "yes"}),
+        (
+            admin_url(model, "changelist"),
+            {"action": "delete_selected", "_selected_action": [row.pk], "post": "yes"},
+        ),
+    ]:
+        response = client.post(url, payload)
+        assert response.status_code in {200, *REFUSED}, f"POST {url}: {response.status_code}"
+        assert_unchanged(before, programme_snapshot(populated_a), f"POST {url} as staff of B")
+    assert still_there(row, populated_a)
+
+    # The control: the same submission by staff of A goes through (or is refused to them too
+    # when the model is read-only, as the audit log is).
+    client.force_login(staff_a)
+    response = client.post(change_url, data)
+    with scopes_disabled():
+        fresh = model._base_manager.get(pk=row.pk)
+    if can_change:
+        assert response.status_code == 302, (
+            f"staff of A could not save their own {label}; the forged POST proved nothing: "
+            f"{response.context['adminform'].form.errors if response.context else response}"
+        )
+        assert str(getattr(fresh, field)) == value
+    else:
+        assert response.status_code == 403
+        assert str(getattr(fresh, field)) != value
+
+
+@by_model([m for m in SCOPED_MODELS if m is not Programme])
+def test_add_view_refuses_a_row_for_another_programme(
+    client, staff_a, staff_b, populated_a, model, row
+):
+    label = model._meta.label
+    field, value = EDITS[label]
+    # A new row for A, built from A's change form: edited, and given a person (staff of A)
+    # who holds no such row yet, so that the unique constraints let it through.
+    client.force_login(staff_a)
+    page = client.get(admin_url(model, "change", row))
+    data = form_data(page.content.decode(), f"{model._meta.model_name}_form")
+    data.update({field: [value], "programme": [str(populated_a.pk)]})
+    if "user" in data:
+        data["user"] = [str(staff_a.pk)]
+    client.force_login(staff_b)
+    before = programme_snapshot(populated_a)
+
+    response = client.post(admin_url(model, "add"), data)
+
+    assert response.status_code in {200, 403}, response.status_code  # form error or refusal
+    assert_unchanged(before, programme_snapshot(populated_a), f"admin add {label} as staff of B")
+
+    # The control: staff of A can add exactly this row, so B was refused for the programme.
+    client.force_login(staff_a)
+    control = client.post(admin_url(model, "add"), data)
+    if response.status_code == 403 and control.status_code == 403:
+        return  # a model nobody adds through the admin, such as the audit log
+    assert control.status_code == 302, (
+        f"staff of A could not add the {label}, so refusing B proved nothing: "
+        f"{control.context['adminform'].form.errors if control.context else control}"
+    )
+
+
+@by_model(SCOPED_MODELS)
+def test_staff_of_a_see_their_own_row(client, staff_a, model, row):
+    # The control for the tests above: the same URLs answer 200 to the row's own staff.
+    client.force_login(staff_a)
+    assert client.get(admin_url(model, "change", row)).status_code == 200
+    response = client.get(admin_url(model, "changelist"))
+    assert response.status_code == 200
+    with scopes_disabled():
+        assert row.pk in {obj.pk for obj in response.context["cl"].result_list}
+
+
+@pytest.mark.parametrize("model", UNSCOPED_MODELS, ids=lambda m: m._meta.label)
+def test_staff_cannot_open_models_that_belong_to_no_programme(client, staff_b, populated_a, model):
+    # Accounts, email addresses, authenticators and groups span programmes: operators only.
+    client.force_login(staff_b)
+    response = client.get(admin_url(model, "changelist"))
+    assert response.status_code in {302, 403}, (
+        f"{model._meta.label} is not tenant-owned, yet its changelist answers "
+        f"{response.status_code} to programme staff."
+    )
+
+
+@pytest.mark.parametrize("who", A_NON_STAFF)
+def test_members_without_staff_role_are_kept_out_of_the_admin(
+    client, resolve_actor, populated_a, who
+):
+    client.force_login(resolve_actor(who))
+    for url in [reverse("admin:index"), *(admin_url(m, "changelist") for m in SCOPED_MODELS)]:
+        response = client.get(url)
+        assert response.status_code in {302, 403}, f"GET {url} as {who}: {response.status_code}"
+        followed = client.get(url, follow=True)
+        assert followed.status_code != 200 or "admin/" not in " ".join(
+            t.name or "" for t in followed.templates
+        ), f"GET {url} as {who} ends on an admin page"

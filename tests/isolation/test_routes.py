@@ -1,0 +1,412 @@
+"""Every route of the site, generated from the URL conf, against every outsider (DESIGN §4).
+
+The matrix is (route x actor x method). Routes come from walking the root resolver, so a new
+route under /p/<slug>/ is tried by programme B's members and by anonymous visitors the day it
+is added, and a new route anywhere else fails the suite until someone classifies it below.
+Each request is wrapped in a snapshot of programme A, so "nothing of A changed" is checked
+as well as the status code.
+"""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+from django_scopes import scopes_disabled
+
+from cohort.models import Invitation, Membership, Programme, Role
+
+from ..factories import InvitationFactory
+from .conftest import A_NON_STAFF, B_MEMBERS
+from .support import PROGRAMME_PREFIX, Route, all_routes, assert_unchanged, programme_snapshot
+
+pytestmark = pytest.mark.django_db
+
+ROUTES = all_routes()
+PROGRAMME_ROUTES = [r for r in ROUTES if r.is_programme_route]
+OTHER_ROUTES = [r for r in ROUTES if not r.is_programme_route]
+RECORD_ROUTES = [r for r in PROGRAMME_ROUTES if r.record_kwargs]
+METHODS = ("GET", "POST")
+OUTSIDERS = (*B_MEMBERS, "anonymous")
+
+
+# --- Registries: what the suite must be told about each route ---------------------------------
+
+
+@dataclass(frozen=True)
+class Sample:
+    """How to address a record of a programme in a URL argument, and a value that matches
+    no record at all (to check that "not yours" and "does not exist" get the same answer)."""
+
+    make: Callable[[Programme], Any]
+    missing: Callable[[], Any]
+
+
+# URL argument name -> a record of the given programme. A route with an argument missing here
+# fails every test that needs it, with a message saying to add it.
+SAMPLES: dict[str, Sample] = {
+    "invitation_uuid": Sample(
+        make=lambda programme: InvitationFactory(programme=programme, role=Role.STAFF).uuid,
+        missing=uuid.uuid4,
+    ),
+}
+
+# A plausible form for routes that take a POST; anything else gets an empty POST.
+POST_PAYLOADS: dict[str, dict[str, str]] = {
+    "cohort:invitations": {
+        "email": "intruder@bravo.example",
+        "role": Role.STAFF,
+        "message": "Let me in.",
+    },
+    "cohort:members": {"q": "", "role": ""},
+}
+
+# Who inside a programme may use each of its routes. "staff": programme staff only; every
+# other role gets 403 (or 404). "members": every member of the programme.
+STAFF, MEMBERS = "staff", "members"
+ROUTE_ACCESS: dict[str, str] = {
+    "cohort:home": MEMBERS,
+    "cohort:members": STAFF,
+    "cohort:invitations": STAFF,
+    "cohort:invitation_revoke": STAFF,
+    "cohort:invitation_resend": STAFF,
+    "cohort:audit": STAFF,
+}
+
+# Every route outside /p/<slug>/ and outside the admin, with why it is safe. A route missing
+# here fails test_every_route_outside_programmes_is_classified.
+NON_PROGRAMME_ROUTES: dict[str, str] = {
+    "healthz": "liveness probe, touches nothing",
+    "readyz": "readiness probe, reads no rows",
+    "home": "programme picker: lists only the signed-in person's memberships",
+    "invitation_accept": "the secret token is the credential; the email must match to accept",
+    # allauth: the signed-in person's own account.
+    "account_login": "allauth",
+    "account_logout": "allauth",
+    "account_inactive": "allauth",
+    "account_signup": "allauth",
+    "account_reauthenticate": "allauth",
+    "account_email": "allauth",
+    "account_email_verification_sent": "allauth",
+    "account_change_password": "allauth",
+    "account_set_password": "allauth",
+    "account_reset_password": "allauth",
+    "account_confirm_login_code": "allauth",
+    "account_confirm_email": "allauth",
+    "account_reset_password_from_key_done": "allauth",
+    "account_reset_password_from_key": "allauth",
+    "account_reset_password_done": "allauth",
+    "mfa_index": "allauth MFA",
+    "mfa_authenticate": "allauth MFA",
+    "mfa_reauthenticate": "allauth MFA",
+    "mfa_activate_totp": "allauth MFA",
+    "mfa_deactivate_totp": "allauth MFA",
+    "mfa_view_recovery_codes": "allauth MFA",
+    "mfa_generate_recovery_codes": "allauth MFA",
+    "mfa_download_recovery_codes": "allauth MFA",
+}
+
+# Admin routes beyond the standard ones of the site and of each registered ModelAdmin.
+EXTRA_ADMIN_ROUTES: dict[str, str] = {
+    "admin:auth_user_password_change": "UserAdmin, operators only (tests/isolation/"
+    "test_admin_isolation.py checks staff cannot open unscoped models)",
+}
+
+
+# --- Helpers ------------------------------------------------------------------------------------
+
+
+def record_kwargs(route: Route, programme: Programme) -> dict[str, Any]:
+    values = {}
+    for name in route.record_kwargs:
+        if name not in SAMPLES:
+            pytest.fail(
+                f"Route {route.key} ({route.pattern}) takes the URL argument {name!r}: "
+                f"add a sample for kwarg {name!r} to the registry SAMPLES in "
+                "tests/isolation/test_routes.py so the isolation suite can build its URL."
+            )
+        values[name] = SAMPLES[name].make(programme)
+    return values
+
+
+def missing_kwargs(route: Route) -> dict[str, Any]:
+    return {name: SAMPLES[name].missing() for name in route.record_kwargs}
+
+
+def url_for(route: Route, slug: str, values: dict[str, Any]) -> str:
+    if not route.name:
+        pytest.fail(f"Give the route {route.pattern} a name, so the suite can reverse it.")
+    return reverse(route.name, kwargs={"programme_slug": slug, **values})
+
+
+def send(client, method: str, url: str, route: Route):
+    if method == "GET":
+        return client.get(url)
+    return client.post(url, POST_PAYLOADS.get(route.name or "", {}))
+
+
+def describe(response) -> str:
+    where = response.get("Location", "")
+    return f"{response.status_code}{' -> ' + where if where else ''}"
+
+
+def login_redirect_target(response) -> str | None:
+    """The `next` of a redirect to the sign-in page, or None if it is not one."""
+    if response.status_code != 302:
+        return None
+    location = urlsplit(response["Location"])
+    if location.path != reverse("account_login"):
+        return None
+    return parse_qs(location.query).get("next", [None])[0]
+
+
+def matrix(routes, actors, methods=METHODS):
+    return [
+        pytest.param(route, who, method, id=f"{route.key}-{who}-{method}")
+        for route in routes
+        for who in actors
+        for method in methods
+    ]
+
+
+# --- The shape of the URL conf ------------------------------------------------------------------
+
+
+def test_the_url_conf_has_programme_routes():
+    # Guards the generator itself: an empty matrix would pass vacuously.
+    assert len(PROGRAMME_ROUTES) >= 6, [r.key for r in PROGRAMME_ROUTES]
+    assert {"cohort:home", "cohort:invitation_revoke"} <= {r.key for r in PROGRAMME_ROUTES}
+
+
+@pytest.mark.parametrize("route", PROGRAMME_ROUTES, ids=str)
+def test_programme_routes_live_under_the_middlewares_prefix(route):
+    # ProgrammeMiddleware checks membership only for /p/<slug>/...; a route that takes a
+    # programme slug anywhere else would skip the check and the scope.
+    assert route.pattern.startswith(PROGRAMME_PREFIX), (
+        f"{route.key} takes programme_slug but is mounted at {route.pattern!r}, outside "
+        f"{PROGRAMME_PREFIX!r}, where ProgrammeMiddleware never checks membership."
+    )
+
+
+def test_every_route_under_p_takes_the_programme_slug():
+    stray = [r.pattern for r in OTHER_ROUTES if r.pattern.startswith("p/")]
+    assert not stray, f"Routes under p/ without programme_slug: {stray}"
+
+
+@pytest.mark.parametrize("route", PROGRAMME_ROUTES, ids=str)
+def test_every_programme_route_argument_has_a_sample(route, programme_a):
+    assert route.name, f"Give the route {route.pattern} a name, so the suite can reverse it."
+    for name in route.record_kwargs:
+        assert name in SAMPLES, (
+            f"Route {route.key} takes the URL argument {name!r}: add a sample for kwarg "
+            f"{name!r} to the registry SAMPLES in tests/isolation/test_routes.py."
+        )
+
+
+@pytest.mark.parametrize("route", PROGRAMME_ROUTES, ids=str)
+def test_every_programme_route_says_who_may_use_it(route):
+    assert route.name in ROUTE_ACCESS, (
+        f"Classify the route {route.key} in ROUTE_ACCESS (tests/isolation/test_routes.py): "
+        "'staff' if only programme staff may use it, 'members' if every member may."
+    )
+
+
+def test_route_access_has_no_stale_entries():
+    stale = set(ROUTE_ACCESS) - {r.name for r in PROGRAMME_ROUTES}
+    assert not stale, f"ROUTE_ACCESS names routes that no longer exist: {sorted(stale)}"
+
+
+def _expected_admin_routes() -> set[str]:
+    expected = {
+        "admin:index",
+        "admin:login",
+        "admin:logout",
+        "admin:password_change",
+        "admin:password_change_done",
+        "admin:autocomplete",
+        "admin:jsi18n",
+        "admin:view_on_site",
+        "admin:app_list",
+        "admin/(?P<url>.*)$",  # the catch-all that answers 404 (final_catch_all_view)
+        *EXTRA_ADMIN_ROUTES,
+    }
+    for model in admin.site._registry:
+        app, name = model._meta.app_label, model._meta.model_name
+        expected |= {
+            f"admin:{app}_{name}_{view}" for view in ("changelist", "add", "history", "delete")
+        }
+        expected.add(f"admin:{app}_{name}_change")
+        expected.add(f"admin/{app}/{name}/<path:object_id>/")  # redirect to the change view
+    return expected
+
+
+def test_every_route_outside_programmes_is_classified():
+    actual = {r.key for r in OTHER_ROUTES if not r.is_admin}
+    unknown = actual - set(NON_PROGRAMME_ROUTES)
+    stale = set(NON_PROGRAMME_ROUTES) - actual
+    assert not unknown, (
+        f"New routes outside /p/<slug>/: {sorted(unknown)}. Decide whether they belong under "
+        "/p/<slug>/ (where the middleware checks membership) and, if not, add them with the "
+        "reason they are safe to NON_PROGRAMME_ROUTES in tests/isolation/test_routes.py."
+    )
+    assert not stale, f"NON_PROGRAMME_ROUTES lists routes that no longer exist: {sorted(stale)}"
+
+
+def test_every_admin_route_is_a_standard_one():
+    # Standard ModelAdmin views are covered model by model in test_admin_isolation.py; a
+    # custom admin view (ModelAdmin.get_urls) would not be, so it must be looked at first.
+    actual = {r.key for r in OTHER_ROUTES if r.is_admin}
+    unknown = actual - _expected_admin_routes()
+    assert not unknown, (
+        f"Custom admin routes {sorted(unknown)}: check they filter to the staff's programmes "
+        "and add them to EXTRA_ADMIN_ROUTES in tests/isolation/test_routes.py."
+    )
+
+
+# --- Programme B's members and anonymous visitors against programme A ------------------------
+
+
+@pytest.mark.parametrize(("route", "who", "method"), matrix(PROGRAMME_ROUTES, OUTSIDERS))
+def test_outsiders_cannot_reach_programme_a(
+    client, resolve_actor, populated_a, programme_b, route, who, method
+):
+    url = url_for(route, populated_a.slug, record_kwargs(route, populated_a))
+    user = resolve_actor(who)
+    if user is not None:
+        client.force_login(user)
+    before = programme_snapshot(populated_a)
+
+    response = send(client, method, url, route)
+
+    assert_unchanged(before, programme_snapshot(populated_a), f"{method} {url} as {who}")
+    if user is None:
+        assert login_redirect_target(response) == url, (
+            f"{method} {url} as an anonymous visitor: expected a redirect to sign in, "
+            f"got {describe(response)}"
+        )
+    else:
+        assert response.status_code == 404, (
+            f"{method} {url} as {who} (a member of {programme_b.slug} only): expected 404, "
+            f"got {describe(response)}"
+        )
+
+
+@pytest.mark.parametrize(("route", "who", "method"), matrix(RECORD_ROUTES, B_MEMBERS))
+def test_own_programme_slug_with_a_record_of_a(
+    client, resolve_actor, populated_a, programme_b, route, who, method
+):
+    """/p/bravo/invitations/<A's uuid>/revoke/: B's slug passes the middleware, so only the
+    view's own lookup stands between B's member and A's record."""
+    a_values = record_kwargs(route, populated_a)
+    # B has records of its own, so the route is live in B; only A's are being aimed at.
+    record_kwargs(route, programme_b)
+    url = url_for(route, programme_b.slug, a_values)
+    missing_url = url_for(route, programme_b.slug, missing_kwargs(route))
+    client.force_login(resolve_actor(who))
+    before = programme_snapshot(populated_a)
+
+    response = send(client, method, url, route)
+
+    assert_unchanged(before, programme_snapshot(populated_a), f"{method} {url} as {who}")
+    missing = send(client, method, missing_url, route)
+    # 405 answers the method before any lookup, 403 the role: neither says A's record exists.
+    allowed = {404, 405} if who == "staff_b" else {403, 404, 405}
+    assert response.status_code in allowed, (
+        f"{method} {url} as {who}: expected {sorted(allowed)}, got {describe(response)}"
+    )
+    assert response.status_code == missing.status_code, (
+        f"{method} {url} as {who}: A's record answers {describe(response)} but a record that "
+        f"does not exist answers {describe(missing)}; the difference confirms A's record exists."
+    )
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_invitation_link_of_a_does_not_admit_staff_of_b(client, staff_b, populated_a, method):
+    with scopes_disabled():
+        invitation = InvitationFactory(
+            programme=populated_a, email="newstaff@alpha.example", role=Role.STAFF
+        )
+    client.force_login(staff_b)
+    before = programme_snapshot(populated_a)
+    with scopes_disabled():
+        memberships_before = Membership.objects.count()
+
+    url = invitation.get_accept_url()
+    response = client.get(url) if method == "GET" else client.post(url)
+
+    assert response.status_code < 500, describe(response)
+    assert_unchanged(before, programme_snapshot(populated_a), f"{method} invitation link")
+    with scopes_disabled():
+        assert Membership.objects.count() == memberships_before
+        assert not Membership.objects.filter(programme=populated_a, user=staff_b).exists()
+        invitation = Invitation.objects.get(pk=invitation.pk)
+    assert invitation.accepted_at is None and invitation.accepted_by is None
+    assert client.get(f"/p/{populated_a.slug}/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "route",
+    [r for r in OTHER_ROUTES if not r.is_admin and r.name and not r.kwargs],
+    ids=str,
+)
+def test_pages_outside_programmes_show_nothing_of_a(client, staff_b, populated_a, route):
+    client.force_login(staff_b)
+    before = programme_snapshot(populated_a)
+
+    response = client.get(reverse(route.name))
+
+    assert_unchanged(before, programme_snapshot(populated_a), f"GET {route.key} as staff_b")
+    assert response.status_code < 500, describe(response)
+    body = response.content.decode(errors="replace")
+    assert populated_a.name not in body
+    assert f"/p/{populated_a.slug}/" not in body
+
+
+# --- Inside programme A: roles -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("route", "method"),
+    [pytest.param(r, m, id=f"{r.key}-staff_a-{m}") for r in PROGRAMME_ROUTES for m in METHODS],
+)
+def test_staff_of_a_reach_every_route_of_a(client, staff_a, populated_a, route, method):
+    # The control: the URLs built above are real pages of A, so the 404s are not vacuous.
+    url = url_for(route, populated_a.slug, record_kwargs(route, populated_a))
+    client.force_login(staff_a)
+    response = send(client, method, url, route)
+    assert response.status_code not in {403, 404}, f"{method} {url}: {describe(response)}"
+    assert response.status_code < 500, f"{method} {url}: {describe(response)}"
+
+
+@pytest.mark.parametrize(("route", "who", "method"), matrix(PROGRAMME_ROUTES, A_NON_STAFF))
+def test_roles_inside_programme_a(client, resolve_actor, populated_a, route, who, method):
+    access = ROUTE_ACCESS.get(route.name or "")
+    if access is None:
+        pytest.fail(f"Classify the route {route.key} in ROUTE_ACCESS (see its test).")
+    url = url_for(route, populated_a.slug, record_kwargs(route, populated_a))
+    client.force_login(resolve_actor(who))
+    before = programme_snapshot(populated_a)
+
+    response = send(client, method, url, route)
+
+    assert response.status_code < 500, f"{method} {url} as {who}: {describe(response)}"
+    if access == MEMBERS:
+        if method == "GET":
+            assert response.status_code == 200, f"GET {url} as {who}: {describe(response)}"
+        return
+    assert_unchanged(before, programme_snapshot(populated_a), f"{method} {url} as {who}")
+    if response.status_code == 405:
+        # Only acceptable when the method is refused to staff as well (a POST-only action).
+        client.force_login(resolve_actor("staff_a"))
+        staff_response = send(client, method, url, route)
+        assert staff_response.status_code == 405, (
+            f"{method} {url}: {who} got 405 but staff got {describe(staff_response)}"
+        )
+    else:
+        assert response.status_code in {403, 404}, (
+            f"{method} {url} is for programme staff, but {who} got {describe(response)}"
+        )
