@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import autodiscover_modules
 from django_scopes import scope, scopes_disabled
 
 from .models import (
@@ -270,6 +271,23 @@ MENTOR_ROLES = [
     ("Head of Innovation", "innovation partnerships, clinical pilots"),
     ("Chief Medical Officer", "clinical evidence, leadership"),
 ]
+
+
+# (order, name, function(seeder)) registered by other apps' demo modules.
+EXTRA_SEEDERS: list[tuple[int, str, object]] = []
+
+
+def register_seeder(order: int):
+    """Decorator for another app's demo step; it receives the DemoSeeder (its programmes,
+    users and stdout). Steps must be idempotent, like everything here."""
+
+    def decorator(function):
+        key = f"{function.__module__}.{function.__name__}"
+        if key not in {name for _, name, _ in EXTRA_SEEDERS}:
+            EXTRA_SEEDERS.append((order, key, function))
+        return function
+
+    return decorator
 
 
 @dataclass
@@ -546,8 +564,12 @@ class DemoSeeder:
         with scopes_disabled(), transaction.atomic():
             self.seed_operator()
         with transaction.atomic():
-            self.seed_cep()
-            self.seed_accel()
+            self.programmes = {"cep": self.seed_cep(), "accel": self.seed_accel()}
+        # Later apps add their demo data (announcements, PDPs, meetings...) on top.
+        autodiscover_modules("demo")
+        for _order, _name, seeder in sorted(EXTRA_SEEDERS, key=lambda s: (s[0], s[1])):
+            with transaction.atomic():
+                seeder(self)
         return self.summary
 
 

@@ -11,6 +11,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from .models import AuditEvent, Invitation, Membership, Programme, Role
+from .signals import invitation_accepted, invitation_issued
 
 User = get_user_model()
 
@@ -92,9 +93,8 @@ def _normalise_email(email: str) -> str:
 def invitation_create(
     *, programme: Programme, email: str, role: str, invited_by, message: str = ""
 ) -> Invitation:
-    """Invite an email address to the programme in a role and send the email after commit."""
-    from .tasks import invitation_send
-
+    """Invite an email address to the programme in a role; the email goes out through the
+    notification outbox, written in this same transaction."""
     email = _normalise_email(email)
     if role not in Role.values:
         raise ValidationError({"role": "Choose a role."})
@@ -131,14 +131,13 @@ def invitation_create(
             target=invitation,
             changes={"email": email, "role": role},
         )
-        invitation_send.delay_on_commit(invitation_id=invitation.pk, programme_id=programme.pk)
+        invitation_issued.send(sender=Invitation, invitation=invitation)
+        Invitation.objects.filter(pk=invitation.pk).update(sent_at=timezone.now())
     return invitation
 
 
 def invitation_resend(*, invitation: Invitation, actor) -> Invitation:
     """Send the invitation again with a fresh 14-day expiry (the old link keeps working)."""
-    from .tasks import invitation_send
-
     with transaction.atomic():
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if invitation.accepted_at or invitation.revoked_at:
@@ -153,9 +152,8 @@ def invitation_resend(*, invitation: Invitation, actor) -> Invitation:
             action="invitation.resent",
             target=invitation,
         )
-        invitation_send.delay_on_commit(
-            invitation_id=invitation.pk, programme_id=invitation.programme_id
-        )
+        invitation_issued.send(sender=Invitation, invitation=invitation)
+        Invitation.objects.filter(pk=invitation.pk).update(sent_at=now)
     return invitation
 
 
@@ -176,11 +174,6 @@ def invitation_revoke(*, invitation: Invitation, actor) -> Invitation:
             target=invitation,
         )
     return invitation
-
-
-def invitation_mark_sent(*, invitation_id: int) -> None:
-    """Note when the invitation email went out (used by the sending task)."""
-    Invitation.objects.filter(pk=invitation_id).update(sent_at=timezone.now())
 
 
 class InvitationError(Exception):
@@ -224,4 +217,5 @@ def invitation_accept(*, invitation: Invitation, user) -> Membership:
             action="invitation.accepted",
             target=invitation,
         )
+        invitation_accepted.send(sender=Invitation, invitation=invitation, membership=membership)
     return membership

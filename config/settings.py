@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -100,6 +101,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "cohort.context_processors.programme",
+                "notifications.context_processors.bell",
             ],
         },
     },
@@ -153,7 +155,16 @@ CELERY_TIMEZONE = "Europe/London"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("PITWALL_CELERY_QUEUE", "celery")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    # Re-send what is still pending in the outbox (DESIGN §10).
+    "outbox-sweep": {"task": "notifications.tasks.outbox_sweep", "schedule": 60.0},
+    "daily-digest": {
+        "task": "notifications.tasks.digest_send_daily",
+        "schedule": crontab(hour=7, minute=0),
+    },
+}
+# A publish that cannot reach the broker gives up fast: the outbox sweep delivers later.
+CELERY_TASK_PUBLISH_RETRY = False
 
 # --- Accounts and allauth -------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -283,5 +294,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # In-process tasks would log every success into the dev server's console.
+        "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
+    },
 }

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from cohort import views as cohort_views
+from notifications import views as notification_views
 
 from . import health
 
@@ -16,7 +17,13 @@ urlpatterns = [
         cohort_views.invitation_accept_view,
         name="invitation_accept",
     ),
+    path(
+        "notifications/unsubscribe/<str:token>/",
+        notification_views.unsubscribe_view,
+        name="notifications_unsubscribe",
+    ),
     path("p/<slug:programme_slug>/", include("cohort.urls")),
+    path("p/<slug:programme_slug>/", include("notifications.urls")),
 ]
 
 handler403 = "config.errors.permission_denied"

@@ -3,3 +3,7 @@ from django.apps import AppConfig
 
 class NotificationsConfig(AppConfig):
     name = "notifications"
+    verbose_name = "Notifications"
+
+    def ready(self):
+        from . import receivers  # noqa: F401 - connects the domain-event receivers

@@ -1,1 +1,230 @@
-"""Notifications: the outbox, in-app centre, preferences and announcements (issue 10)."""
+"""Notifications that are never lost (DESIGN §10).
+
+A change that concerns someone calls `notify()` inside its own transaction. That writes the
+in-app `Notification` and, for email, an `OutboxMessage` in the same transaction: a rolled-back
+change sends nothing, and a committed one is delivered by a task after commit or, if the broker
+was down, by the sweep that runs every minute.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from cohort.models import Cohort, Programme, Role
+from cohort.scoping import ScopedManager
+
+
+class Kind(models.TextChoices):
+    """What a notification is about; each kind has a default delivery and may be mandatory."""
+
+    ANNOUNCEMENT = "announcement", "Announcements from the programme team"
+    MEMBERSHIP = "membership", "People joining through your invitations"
+    INVITATION = "invitation", "Invitations to join a programme"
+    SECURITY = "security", "Security notices about your account"
+    SIGN_OFF_REQUEST = "sign_off_request", "Requests to sign off a record"
+    REMINDER = "reminder", "Reminders of meetings and events"
+    DIGEST = "digest", "Your daily digest"
+
+
+class Delivery(models.TextChoices):
+    IMMEDIATELY = "immediately", "Email me straight away"
+    DIGEST = "digest", "Include in my daily digest email"
+    IN_APP = "in_app", "Only show it in Pitwall"
+
+
+# Kinds people cannot switch off: they always arrive by email straight away.
+MANDATORY_KINDS = frozenset({Kind.SIGN_OFF_REQUEST, Kind.INVITATION, Kind.SECURITY})
+# Kinds a person may choose how to receive (shown on the preferences page).
+CONFIGURABLE_KINDS = [Kind.ANNOUNCEMENT, Kind.MEMBERSHIP, Kind.REMINDER]
+DEFAULT_DELIVERY = {
+    Kind.ANNOUNCEMENT: Delivery.IMMEDIATELY,
+    Kind.MEMBERSHIP: Delivery.DIGEST,
+    Kind.REMINDER: Delivery.IMMEDIATELY,
+}
+
+
+class Notification(models.Model):
+    """Something that happened that concerns one person, shown in their notification centre."""
+
+    class DigestState(models.TextChoices):
+        NONE = "", "Not in a digest"
+        PENDING = "pending", "Waiting for the next digest"
+        SENT = "sent", "Sent in a digest"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="+")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    # Where the notification leads: a path inside the programme; that page checks access.
+    link = models.CharField(max_length=500, blank=True)
+    actor_label = models.CharField(max_length=254, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    digest_state = models.CharField(
+        max_length=10, choices=DigestState.choices, default=DigestState.NONE, blank=True
+    )
+
+    objects = ScopedManager(programme="programme")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["programme", "recipient"],
+                condition=models.Q(read_at__isnull=True),
+                name="notification_unread_idx",
+            ),
+            models.Index(
+                fields=["digest_state", "programme", "recipient"], name="notification_digest_idx"
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
+
+
+class OutboxMessage(models.Model):
+    """One email waiting to go, written in the same transaction as the change behind it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        SENDING = "sending", "Being sent"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed after every retry"
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="+")
+    # Invitations go to people who have no account yet, so the address is what counts.
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    to_email = models.EmailField()
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    notification = models.ForeignKey(
+        Notification, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    subject = models.CharField(max_length=255)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(programme="programme")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx")]
+
+    def __str__(self):
+        return f"{self.subject} → {self.to_email} ({self.get_status_display()})"
+
+
+class Preference(models.Model):
+    """How one person wants one kind of notification delivered in one programme."""
+
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_prefs"
+    )
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    delivery = models.CharField(max_length=12, choices=Delivery.choices)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(programme="programme")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["programme", "user", "kind"], name="preference_one_per_kind"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user} · {self.get_kind_display()}: {self.get_delivery_display()}"
+
+
+class Announcement(models.Model):
+    """A message from programme staff to the whole programme, one cohort, or one role."""
+
+    class Audience(models.TextChoices):
+        PROGRAMME = "programme", "Everyone in the programme"
+        COHORT = "cohort", "The fellows of one cohort"
+        ROLE = "role", "Everyone with one role"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    audience = models.CharField(max_length=12, choices=Audience.choices)
+    cohort = models.ForeignKey(
+        Cohort, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, blank=True)
+    published_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(programme="programme")
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def audience_label(self) -> str:
+        if self.audience == self.Audience.COHORT and self.cohort_id:
+            return f"Fellows of {self.cohort.name}"
+        if self.audience == self.Audience.ROLE and self.role:
+            return f"Everyone with the {Role(self.role).label.lower()} role"
+        return self.get_audience_display()
+
+
+class AnnouncementReceipt(models.Model):
+    """Who an announcement went to, and whether they have read or dismissed it."""
+
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="+")
+    announcement = models.ForeignKey(
+        Announcement, on_delete=models.CASCADE, related_name="receipts"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="announcement_receipts"
+    )
+    read_at = models.DateTimeField(null=True, blank=True)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(programme="programme")
+
+    class Meta:
+        ordering = ["user__full_name", "user__email"]
+        constraints = [
+            models.UniqueConstraint(fields=["announcement", "user"], name="receipt_one_per_person")
+        ]
+
+    def __str__(self):
+        return f"{self.announcement} → {self.user}"

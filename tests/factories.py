@@ -106,3 +106,35 @@ class InvitationFactory(factory.django.DjangoModelFactory):
     programme = factory.SubFactory(ProgrammeFactory)
     email = factory.Sequence(lambda n: f"invitee{n}@example.org")
     role = Role.FELLOW
+
+
+class NotificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "notifications.Notification"
+
+    programme = factory.SubFactory(ProgrammeFactory)
+    recipient = factory.SubFactory(UserFactory)
+    kind = "announcement"
+    title = factory.Sequence(lambda n: f"Something happened {n}")
+    body = "Details of what happened."
+
+
+class OutboxMessageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "notifications.OutboxMessage"
+
+    programme = factory.SubFactory(ProgrammeFactory)
+    to_email = factory.Sequence(lambda n: f"reader{n}@example.org")
+    kind = "announcement"
+    subject = "[Programme] Something happened"
+    body_text = "Details of what happened."
+
+
+class AnnouncementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "notifications.Announcement"
+
+    programme = factory.SubFactory(ProgrammeFactory)
+    title = factory.Sequence(lambda n: f"Announcement {n}")
+    body = "Please read this."
+    audience = "programme"

@@ -5,6 +5,7 @@ from django_scopes import scope, scopes_disabled
 
 from cohort.models import Invitation, Role
 from cohort.services import invitation_create
+from notifications.models import OutboxMessage
 
 from .conftest import wait_for
 
@@ -24,9 +25,11 @@ def test_invitation_email_is_sent_by_a_real_worker(celery_worker_process, progra
 
     def sent():
         with scopes_disabled():
-            return Invitation.objects.get(pk=invitation.pk).sent_at is not None
+            return OutboxMessage.objects.filter(
+                to_email="worker.test@example.org", status=OutboxMessage.Status.SENT
+            ).exists()
 
-    wait_for(sent, timeout=60, message="the worker to mark the invitation as sent")
+    wait_for(sent, timeout=60, message="the worker to send the invitation from the outbox")
     messages = [p.read_text() for p in mail_dir.iterdir()]
     assert len(messages) == 1
     assert "worker.test@example.org" in messages[0]
@@ -57,10 +60,13 @@ def test_a_rolled_back_change_queues_nothing(celery_worker_process, programme_a,
 
     def sent():
         with scopes_disabled():
-            return Invitation.objects.get(pk=later.pk).sent_at is not None
+            return OutboxMessage.objects.filter(
+                to_email=later.email, status=OutboxMessage.Status.SENT
+            ).exists()
 
     wait_for(sent, message="the later invitation to be sent")
     texts = [p.read_text() for p in mail_dir.iterdir()]
     assert not any("never@example.org" in text for text in texts)
     with scopes_disabled():
         assert not Invitation.objects.filter(email="never@example.org").exists()
+        assert not OutboxMessage.objects.filter(to_email="never@example.org").exists()

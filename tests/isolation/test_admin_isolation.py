@@ -16,14 +16,18 @@ from django_scopes import scope, scopes_disabled
 
 from cohort.models import Programme, Role
 from cohort.services import audit_log
+from notifications.models import AnnouncementReceipt, Preference
 
 from ..factories import (
+    AnnouncementFactory,
     CohortFactory,
     FellowFactory,
     InvitationFactory,
     MembershipFactory,
     MentorFactory,
+    NotificationFactory,
     OrganisationFactory,
+    OutboxMessageFactory,
 )
 from .conftest import A_NON_STAFF
 from .support import assert_unchanged, form_data, programme_fk, programme_snapshot
@@ -68,6 +72,28 @@ SAMPLES: dict[str, Callable[[Programme, object], models.Model]] = {
         programme=programme, user=_member_user(programme, Role.MENTOR)
     ),
     "cohort.AuditEvent": _audit_event,
+    "notifications.Notification": lambda programme, staff: NotificationFactory(
+        programme=programme, recipient=staff
+    ),
+    "notifications.OutboxMessage": lambda programme, staff: OutboxMessageFactory(
+        programme=programme, status="failed"
+    ),
+    "notifications.Preference": lambda programme, staff: Preference.objects.create(
+        programme=programme,
+        user=_member_user(programme, Role.FELLOW),
+        kind="announcement",
+        delivery="digest",
+    ),
+    "notifications.Announcement": lambda programme, staff: AnnouncementFactory(
+        programme=programme, author=staff
+    ),
+    "notifications.AnnouncementReceipt": lambda programme, staff: (
+        AnnouncementReceipt.objects.create(
+            programme=programme,
+            announcement=AnnouncementFactory(programme=programme),
+            user=staff,
+        )
+    ),
 }
 
 # Model label -> (form field, new value): the edit the forged POST tries to make.
@@ -80,6 +106,11 @@ EDITS: dict[str, tuple[str, str]] = {
     "cohort.Fellow": ("specialty", "Taken over"),
     "cohort.Mentor": ("job_title", "Taken over"),
     "cohort.AuditEvent": ("action", "taken.over"),
+    "notifications.Notification": ("title", "Taken over"),
+    "notifications.OutboxMessage": ("subject", "Taken over"),
+    "notifications.Preference": ("delivery", "in_app"),
+    "notifications.Announcement": ("title", "Taken over"),
+    "notifications.AnnouncementReceipt": ("read_at", "2026-01-01 00:00:00"),
 }
 
 REFUSED = {302, 403, 404}

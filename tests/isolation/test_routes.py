@@ -16,11 +16,16 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.contrib import admin
 from django.urls import reverse
-from django_scopes import scopes_disabled
+from django_scopes import scope, scopes_disabled
 
 from cohort.models import Invitation, Membership, Programme, Role
 
-from ..factories import InvitationFactory
+from ..factories import (
+    InvitationFactory,
+    MembershipFactory,
+    NotificationFactory,
+    OutboxMessageFactory,
+)
 from .conftest import A_NON_STAFF, B_MEMBERS
 from .support import PROGRAMME_PREFIX, Route, all_routes, assert_unchanged, programme_snapshot
 
@@ -48,9 +53,46 @@ class Sample:
 
 # URL argument name -> a record of the given programme. A route with an argument missing here
 # fails every test that needs it, with a message saying to add it.
+def _staff_of(programme: Programme):
+    """The programme's first staff member (one is made if the test has none yet)."""
+    with scopes_disabled():
+        membership = Membership.objects.filter(programme=programme, role=Role.STAFF).first()
+        if membership is None:
+            membership = MembershipFactory(programme=programme, role=Role.STAFF)
+        return membership.user
+
+
+def _announcement_for_everyone(programme: Programme):
+    from notifications.services import announcement_publish
+
+    with scope(programme=programme):
+        return announcement_publish(
+            programme=programme,
+            author=_staff_of(programme),
+            title="For everyone",
+            body="Read me.",
+            audience="programme",
+        )
+
+
 SAMPLES: dict[str, Sample] = {
     "invitation_uuid": Sample(
         make=lambda programme: InvitationFactory(programme=programme, role=Role.STAFF).uuid,
+        missing=uuid.uuid4,
+    ),
+    # A notification belongs to one person: here, the programme's first staff member.
+    "notification_uuid": Sample(
+        make=lambda programme: (
+            NotificationFactory(programme=programme, recipient=_staff_of(programme)).uuid
+        ),
+        missing=uuid.uuid4,
+    ),
+    "announcement_uuid": Sample(
+        make=lambda programme: _announcement_for_everyone(programme).uuid,
+        missing=uuid.uuid4,
+    ),
+    "message_uuid": Sample(
+        make=lambda programme: OutboxMessageFactory(programme=programme, status="failed").uuid,
         missing=uuid.uuid4,
     ),
 }
@@ -63,11 +105,23 @@ POST_PAYLOADS: dict[str, dict[str, str]] = {
         "message": "Let me in.",
     },
     "cohort:members": {"q": "", "role": ""},
+    "notifications:preferences": {
+        "announcement": "in_app",
+        "membership": "in_app",
+        "reminder": "in_app",
+    },
+    "notifications:announcement_create": {
+        "title": "Posted by an intruder",
+        "body": "Let me in.",
+        "audience": "programme",
+    },
 }
 
 # Who inside a programme may use each of its routes. "staff": programme staff only; every
-# other role gets 403 (or 404). "members": every member of the programme.
-STAFF, MEMBERS = "staff", "members"
+# other role gets 403 (or 404). "members": every member of the programme. "member-action": a
+# POST-only action any member may take (GET answers 405). "own": a record that belongs to one
+# person (the sample's owner is the programme's staff member); anyone else gets 404.
+STAFF, MEMBERS, MEMBER_ACTION, OWN = "staff", "members", "member-action", "own"
 ROUTE_ACCESS: dict[str, str] = {
     "cohort:home": MEMBERS,
     "cohort:members": STAFF,
@@ -75,6 +129,17 @@ ROUTE_ACCESS: dict[str, str] = {
     "cohort:invitation_revoke": STAFF,
     "cohort:invitation_resend": STAFF,
     "cohort:audit": STAFF,
+    "notifications:list": MEMBERS,
+    "notifications:read_all": MEMBER_ACTION,
+    "notifications:preferences": MEMBERS,
+    "notifications:deliveries": STAFF,
+    "notifications:delivery_retry": STAFF,
+    "notifications:open": OWN,
+    "notifications:read": OWN,
+    "notifications:announcements": STAFF,
+    "notifications:announcement_create": STAFF,
+    "notifications:announcement": MEMBERS,
+    "notifications:announcement_dismiss": MEMBER_ACTION,
 }
 
 # Every route outside /p/<slug>/ and outside the admin, with why it is safe. A route missing
@@ -84,6 +149,8 @@ NON_PROGRAMME_ROUTES: dict[str, str] = {
     "readyz": "readiness probe, reads no rows",
     "home": "programme picker: lists only the signed-in person's memberships",
     "invitation_accept": "the secret token is the credential; the email must match to accept",
+    "notifications_unsubscribe": "a signed token is the credential; it only switches that "
+    "person's optional emails of one kind to in-app",
     # allauth: the signed-in person's own account.
     "account_login": "allauth",
     "account_logout": "allauth",
@@ -211,7 +278,7 @@ def test_every_programme_route_argument_has_a_sample(route, programme_a):
 def test_every_programme_route_says_who_may_use_it(route):
     assert route.name in ROUTE_ACCESS, (
         f"Classify the route {route.key} in ROUTE_ACCESS (tests/isolation/test_routes.py): "
-        "'staff' if only programme staff may use it, 'members' if every member may."
+        "'staff', 'members', 'member-action' or 'own' (see the comment above ROUTE_ACCESS)."
     )
 
 
@@ -397,6 +464,18 @@ def test_roles_inside_programme_a(client, resolve_actor, populated_a, route, who
     if access == MEMBERS:
         if method == "GET":
             assert response.status_code == 200, f"GET {url} as {who}: {describe(response)}"
+        return
+    if access == MEMBER_ACTION:
+        expected = {405} if method == "GET" else {302, 303}
+        assert response.status_code in expected, f"{method} {url} as {who}: {describe(response)}"
+        return
+    if access == OWN:
+        # Someone else's record: the same 404 as a record that does not exist (405 for a GET
+        # of a POST-only action, which is answered before any lookup).
+        assert_unchanged(before, programme_snapshot(populated_a), f"{method} {url} as {who}")
+        assert response.status_code in {404, 405}, (
+            f"{method} {url} is someone else's, but {who} got {describe(response)}"
+        )
         return
     assert_unchanged(before, programme_snapshot(populated_a), f"{method} {url} as {who}")
     if response.status_code == 405:

@@ -1,0 +1,9 @@
+"""Domain events of the cohort app that later apps act on without cohort importing them
+(dependencies point one way: cohort ← notifications). Sent inside the writing transaction."""
+
+from django.dispatch import Signal
+
+# Sent when an invitation is created or sent again: kwargs invitation.
+invitation_issued = Signal()
+# Sent when someone accepts an invitation: kwargs invitation, membership.
+invitation_accepted = Signal()

@@ -1,0 +1,74 @@
+from django.contrib import admin
+
+from cohort.admin_site import ProgrammeScopedAdmin
+
+from .models import Announcement, AnnouncementReceipt, Notification, OutboxMessage, Preference
+
+
+@admin.register(Notification)
+class NotificationAdmin(ProgrammeScopedAdmin):
+    list_display = ["title", "recipient", "kind", "created_at", "read_at", "programme"]
+    list_filter = ["kind", "digest_state"]
+    search_fields = ["title", "recipient__email"]
+    readonly_fields = ["uuid", "created_at"]
+    list_select_related = ["programme", "recipient"]
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ProgrammeScopedAdmin):
+    """What was emailed, and what failed. Messages are evidence: read-only here; staff resend
+    a failed one from the Email deliveries page."""
+
+    list_display = ["subject", "to_email", "kind", "status", "attempts", "created_at"]
+    list_filter = ["status", "kind"]
+    search_fields = ["subject", "to_email"]
+    list_select_related = ["programme"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Preference)
+class PreferenceAdmin(ProgrammeScopedAdmin):
+    list_display = ["user", "kind", "delivery", "programme"]
+    list_filter = ["kind", "delivery"]
+    search_fields = ["user__email"]
+    list_select_related = ["programme", "user"]
+
+
+class ReceiptInline(admin.TabularInline):
+    model = AnnouncementReceipt
+    fields = ["user", "read_at", "dismissed_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Announcement)
+class AnnouncementAdmin(ProgrammeScopedAdmin):
+    list_display = ["title", "audience", "published_at", "author", "programme"]
+    list_filter = ["audience"]
+    search_fields = ["title", "body"]
+    readonly_fields = ["uuid", "author", "published_at"]
+    inlines = [ReceiptInline]
+
+
+@admin.register(AnnouncementReceipt)
+class AnnouncementReceiptAdmin(ProgrammeScopedAdmin):
+    """Read receipts record what people did; nobody edits them."""
+
+    list_display = ["announcement", "user", "read_at", "dismissed_at"]
+    search_fields = ["user__email", "announcement__title"]
+    list_select_related = ["programme", "announcement", "user"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
