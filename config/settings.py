@@ -153,7 +153,16 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "Europe/London"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    # A task taken by a worker that died (acks_late) goes back to the queue after this long.
+    "visibility_timeout": int(os.environ.get("PITWALL_BROKER_VISIBILITY_TIMEOUT", "3600")),
+}
+# An outbox message claimed by a worker that died mid-delivery is offered again after this.
+PITWALL_OUTBOX_CLAIM_LEASE_SECONDS = int(
+    os.environ.get("PITWALL_OUTBOX_CLAIM_LEASE_SECONDS", "600")
+)
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("PITWALL_CELERY_QUEUE", "celery")
 CELERY_BEAT_SCHEDULE = {
     # Re-send what is still pending in the outbox (DESIGN §10).

@@ -34,8 +34,6 @@ from .models import (
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
-# A claimed message whose worker died is offered again after this long (the lease).
-CLAIM_LEASE = timedelta(minutes=10)
 UNSUBSCRIBE_SALT = "pitwall.notifications.unsubscribe"
 
 
@@ -287,7 +285,8 @@ def outbox_due_ids(*, limit: int = 500) -> list[tuple[int, int]]:
     worker died mid-delivery. Called by the sweep with scopes disabled."""
     now = timezone.now()
     OutboxMessage.objects.filter(
-        status=OutboxMessage.Status.SENDING, claimed_at__lt=now - CLAIM_LEASE
+        status=OutboxMessage.Status.SENDING,
+        claimed_at__lt=now - timedelta(seconds=settings.PITWALL_OUTBOX_CLAIM_LEASE_SECONDS),
     ).update(status=OutboxMessage.Status.PENDING)
     return list(
         OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING, next_attempt_at__lte=now)
@@ -458,15 +457,22 @@ def announcement_publish(
         recipients = announcement_audience(announcement=announcement)
         if not recipients:
             raise ValidationError({"audience": "Nobody is in that audience yet."})
+        author_id = getattr(author, "pk", None)
         AnnouncementReceipt.objects.bulk_create(
             [
-                AnnouncementReceipt(programme=programme, announcement=announcement, user=u)
+                AnnouncementReceipt(
+                    programme=programme,
+                    announcement=announcement,
+                    user=u,
+                    # The author has read what they wrote.
+                    read_at=announcement.published_at if u.pk == author_id else None,
+                )
                 for u in recipients
             ]
         )
         notify(
             programme=programme,
-            recipients=[u for u in recipients if u.pk != getattr(author, "pk", None)],
+            recipients=[u for u in recipients if u.pk != author_id],
             kind=Kind.ANNOUNCEMENT,
             title=title,
             body=body,

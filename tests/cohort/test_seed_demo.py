@@ -17,9 +17,22 @@ from cohort.models import (
     Role,
     TrainingArrangement,
 )
+from notifications.models import Announcement, AnnouncementReceipt, Notification, OutboxMessage
 
 pytestmark = pytest.mark.django_db
-TENANT_MODELS = [Membership, Cohort, Organisation, Fellow, Mentor, Invitation, AuditEvent]
+TENANT_MODELS = [
+    Membership,
+    Cohort,
+    Organisation,
+    Fellow,
+    Mentor,
+    Invitation,
+    AuditEvent,
+    Notification,
+    OutboxMessage,
+    Announcement,
+    AnnouncementReceipt,
+]
 
 
 def _counts():
@@ -70,6 +83,19 @@ def test_seed_demo_builds_the_first_cep_cohort(capsys):
         )
         assert mentor_programmes == {"cep", "accel"}
         assert Membership.objects.get(user__email="staff@cep.example").role == Role.STAFF
+
+
+def test_seed_demo_shows_notifications_to_the_demo_users():
+    call_command("seed_demo")
+    with scopes_disabled():
+        assert Announcement.objects.filter(programme__slug="cep").count() == 3
+        for email in ("fellow@cep.example", "mentor@cep.example", "staff@cep.example"):
+            assert Notification.objects.filter(
+                recipient__email=email, read_at__isnull=True
+            ).exists(), email
+        assert OutboxMessage.objects.filter(status="failed").count() == 1
+        # The demo's past announcement emails are not sent again on every run.
+        assert not OutboxMessage.objects.filter(status="pending", kind="announcement").exists()
 
 
 def test_seed_demo_twice_changes_nothing():
