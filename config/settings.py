@@ -139,7 +139,9 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_RESULT_BACKEND = REDIS_URL or None
+# Tasks write their effects to the database; nobody waits on a task result.
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
 # Without a broker the tasks run in-process, so a first run needs no server.
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -156,6 +158,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 2,
     "socket_timeout": 5,
+    # Publishing from a web request must not hang when Redis is down: fail at once and leave
+    # the message to the outbox sweep (workers reconnect on their own schedule).
+    "max_retries": 0,
     # A task taken by a worker that died (acks_late) goes back to the queue after this long.
     "visibility_timeout": int(os.environ.get("PITWALL_BROKER_VISIBILITY_TIMEOUT", "3600")),
 }
