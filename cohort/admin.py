@@ -10,6 +10,7 @@ from .models import (
     Mentor,
     Organisation,
     Programme,
+    Venture,
 )
 
 
@@ -118,6 +119,15 @@ class MentorAdmin(ProgrammeScopedAdmin):
     search_fields = ["user__email", "user__full_name", "expertise"]
     readonly_fields = ["uuid"]
     list_select_related = ["programme", "user", "organisation"]
+
+
+@admin.register(Venture)
+class VentureAdmin(ProgrammeScopedAdmin):
+    list_display = ["name", "fellow", "stage", "sector", "company_number"]
+    list_filter = ["stage", "sector"]
+    search_fields = ["name", "summary", "fellow__user__full_name"]
+    readonly_fields = ["uuid", "created_at"]
+    list_select_related = ["programme", "fellow__user"]
 
 
 @admin.register(AuditEvent)

@@ -34,6 +34,8 @@ from .models import (
     Programme,
     Role,
     TrainingArrangement,
+    Venture,
+    VentureStage,
 )
 from .services import audit_log, membership_grant
 
@@ -263,6 +265,65 @@ EMPLOYERS = {
         "Newcastle upon Tyne Hospitals NHS Foundation Trust",
     ],
 }
+VENTURE_PREFIXES = [
+    "Triage",
+    "Ward",
+    "Clinic",
+    "Care",
+    "Pulse",
+    "Rota",
+    "Dose",
+    "Scan",
+    "Path",
+    "Bed",
+    "Discharge",
+    "Referral",
+    "Vital",
+    "Theatre",
+    "Remote",
+]
+VENTURE_SUFFIXES = ["Flow", "Link", "Sense", "Assist", "Check", "Hub", "Track", "Mate", "Loop"]
+VENTURE_IDEAS = [
+    ("an app that helps {who} {what}", "digital"),
+    ("a machine-learning tool that helps {who} {what}", "ai_data"),
+    ("a device that helps {who} {what}", "medtech"),
+    ("a point-of-care test that helps {who} {what}", "diagnostics"),
+    ("a service model that helps {who} {what}", "service"),
+    ("a peer-support platform that helps {who} {what}", "mental_health"),
+    ("a training programme that helps {who} {what}", "education"),
+]
+VENTURE_PROBLEMS = [
+    ("emergency departments", "prioritise patients safely at busy times"),
+    ("ward teams", "spot deteriorating patients earlier"),
+    ("GP practices", "cut unnecessary referrals"),
+    ("community nurses", "plan home visits around patients"),
+    ("pharmacists", "catch prescribing errors before they reach patients"),
+    ("midwives", "keep in touch with women after discharge"),
+    ("clinics", "reduce missed appointments"),
+]
+HELP_NEEDED = [
+    "Raising a first round of investment and talking to investors.",
+    "Getting through medical device regulation (UKCA) and clinical safety standards.",
+    "Running an NHS pilot and building the evidence base.",
+    "NHS procurement and how trusts buy new products.",
+    "Building a team and leading it while still in training.",
+    "Writing a business plan and a financial model.",
+]
+ORG_SECTORS = {
+    "AstraZeneca": ["pharma", "ai_data"],
+    "Verily": ["ai_data", "digital"],
+    "Microsoft": ["digital", "ai_data"],
+    "Medtronic": ["medtech", "diagnostics"],
+    "Johnson & Johnson": ["medtech", "pharma"],
+    "McLaren": ["service", "ai_data"],
+    "Janssen": ["pharma", "mental_health"],
+    "Optum": ["service", "digital"],
+    "Olympus": ["medtech", "diagnostics"],
+    "MSD": ["pharma"],
+    "Leo Pharma": ["pharma"],
+    "Pitch@Palace": ["social", "education"],
+    "The Prince's Trust": ["social", "education"],
+}
 MENTOR_ROLES = [
     ("Head of Digital Health", "digital health, product strategy"),
     ("Director of Market Access", "NHS procurement, market access, health economics"),
@@ -404,6 +465,7 @@ class DemoSeeder:
                         "job_title": title,
                         "expertise": expertise,
                         "capacity": 3,
+                        "sectors": ORG_SECTORS.get(org_name, ["other"]),
                     },
                 )
                 self.summary.mentors += 1
@@ -419,6 +481,7 @@ class DemoSeeder:
         oope = set(order[CEP_RETURNERS : CEP_RETURNERS + CEP_OOPE])
         ltft = set(order[CEP_RETURNERS + CEP_OOPE : CEP_RETURNERS + CEP_OOPE + CEP_LTFT])
         regions = list(NHSRegion)
+        stages = list(VentureStage)
         for i in range(CEP_FELLOWS):
             profession = Profession.DOCTOR if i == 0 else professions[i]
             full_name = names[i]
@@ -438,7 +501,13 @@ class DemoSeeder:
                 ltft_percent = rng.choice([50, 60, 70, 80])
             user = self.user(email, f"{title}{full_name}")
             membership_grant(programme=cep, user=user, role=Role.FELLOW, via=AuditEvent.Via.COMMAND)
-            Fellow.objects.update_or_create(
+            idea, sector = VENTURE_IDEAS[i % len(VENTURE_IDEAS)]
+            who, what = VENTURE_PROBLEMS[(i * 3) % len(VENTURE_PROBLEMS)]
+            venture_name = (
+                f"{VENTURE_PREFIXES[i % len(VENTURE_PREFIXES)]}"
+                f"{VENTURE_SUFFIXES[(i // len(VENTURE_PREFIXES)) % len(VENTURE_SUFFIXES)]}"
+            )
+            fellow, _ = Fellow.objects.update_or_create(
                 programme=cep,
                 cohort=cohort,
                 user=user,
@@ -454,6 +523,25 @@ class DemoSeeder:
                     "ltft_percent": ltft_percent,
                     "is_returner": i in returners,
                     "consent_to_share": i % 3 != 0,
+                    "interests": f"Building {idea.split(' that ')[0]} for {who}.",
+                    "help_needed": HELP_NEEDED[i % len(HELP_NEEDED)],
+                    "arrangement_starts_on": cohort.starts_on
+                    if arrangement != "in_programme"
+                    else None,
+                    "arrangement_ends_on": cohort.ends_on
+                    if arrangement != "in_programme"
+                    else None,
+                },
+            )
+            Venture.objects.update_or_create(
+                programme=cep,
+                fellow=fellow,
+                name=venture_name,
+                defaults={
+                    "summary": f"{venture_name} is {idea.format(who=who, what=what)}.",
+                    "stage": stages[i % len(stages)],
+                    "sector": sector,
+                    "company_number": f"{10000000 + i * 7919:08d}" if i % 2 == 0 else "",
                 },
             )
             self.summary.fellows += 1

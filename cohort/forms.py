@@ -1,6 +1,7 @@
 from django import forms
+from django.forms import inlineformset_factory
 
-from .models import Role
+from .models import Fellow, Mentor, NHSRegion, Profession, Role, Sector, Venture, VentureStage
 
 
 class SignupExtraForm(forms.Form):
@@ -37,3 +38,89 @@ class MemberFilterForm(forms.Form):
     role = forms.ChoiceField(
         label="Role", required=False, choices=[("", "All roles"), *Role.choices]
     )
+
+
+class FellowProfileForm(forms.ModelForm):
+    class Meta:
+        model = Fellow
+        fields = [
+            "grade",
+            "specialty",
+            "employer",
+            "region",
+            "training_arrangement",
+            "ltft_percent",
+            "arrangement_starts_on",
+            "arrangement_ends_on",
+            "is_returner",
+            "interests",
+            "help_needed",
+            "consent_to_share",
+        ]
+        widgets = {
+            "training_arrangement": forms.RadioSelect,
+            "arrangement_starts_on": forms.DateInput(attrs={"type": "date"}),
+            "arrangement_ends_on": forms.DateInput(attrs={"type": "date"}),
+            "interests": forms.Textarea(attrs={"rows": 3}),
+            "help_needed": forms.Textarea(attrs={"rows": 3}),
+        }
+        help_texts = {
+            "ltft_percent": "Only for Less Than Full Time: the percentage of full time.",
+            "consent_to_share": "Partner organisations may then see your name, profession "
+            "and ventures. You can change this at any time.",
+        }
+
+    def clean(self):
+        data = super().clean()
+        if data.get("training_arrangement") == "ltft" and not data.get("ltft_percent"):
+            self.add_error("ltft_percent", "Give the percentage of full time.")
+        return data
+
+
+class VentureForm(forms.ModelForm):
+    class Meta:
+        model = Venture
+        fields = ["name", "summary", "stage", "sector", "company_number"]
+        widgets = {"summary": forms.Textarea(attrs={"rows": 3})}
+        labels = {"name": "Venture name", "company_number": "Company number (optional)"}
+
+    def clean_company_number(self):
+        return (self.cleaned_data.get("company_number") or "").strip().upper()
+
+
+VentureFormSet = inlineformset_factory(
+    Fellow, Venture, form=VentureForm, extra=1, can_delete=True, max_num=5
+)
+
+
+class MentorProfileForm(forms.ModelForm):
+    sectors = forms.MultipleChoiceField(
+        label="Sectors you know",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = Mentor
+        fields = ["job_title", "expertise", "sectors", "capacity"]
+        widgets = {"expertise": forms.Textarea(attrs={"rows": 3})}
+        labels = {"job_title": "Your role", "capacity": "How many mentees can you take?"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["sectors"].choices = Sector.choices
+
+
+class DirectoryFilterForm(forms.Form):
+    q = forms.CharField(label="Search", required=False, max_length=100)
+    profession = forms.ChoiceField(label="Profession", required=False)
+    region = forms.ChoiceField(label="NHS region", required=False)
+    sector = forms.ChoiceField(label="Sector", required=False)
+    stage = forms.ChoiceField(label="Venture stage", required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["profession"].choices = [("", "Any profession"), *Profession.choices]
+        self.fields["region"].choices = [("", "Any region"), *NHSRegion.choices]
+        self.fields["sector"].choices = [("", "Any sector"), *Sector.choices]
+        self.fields["stage"].choices = [("", "Any stage"), *VentureStage.choices]

@@ -243,6 +243,27 @@ class NHSRegion(models.TextChoices):
     SOUTH_WEST = "south_west", "South West"
 
 
+class Sector(models.TextChoices):
+    DIGITAL = "digital", "Digital health and apps"
+    AI_DATA = "ai_data", "AI and data"
+    MEDTECH = "medtech", "Medical devices"
+    DIAGNOSTICS = "diagnostics", "Diagnostics"
+    PHARMA = "pharma", "Pharmaceuticals and biotech"
+    MENTAL_HEALTH = "mental_health", "Mental health"
+    SERVICE = "service", "Service redesign"
+    EDUCATION = "education", "Education and training"
+    SOCIAL = "social", "Social enterprise"
+    OTHER = "other", "Other"
+
+
+class VentureStage(models.TextChoices):
+    IDEA = "idea", "Idea"
+    PROTOTYPE = "prototype", "Prototype"
+    PILOT = "pilot", "Pilot"
+    EVIDENCE = "evidence", "Evidence"
+    SCALING = "scaling", "Scaling"
+
+
 class TrainingArrangement(models.TextChoices):
     IN_PROGRAMME = "in_programme", "In programme"
     OOPE = "oope", "Out Of Programme Experience (OOPE)"
@@ -278,6 +299,16 @@ class Fellow(models.Model):
         "returner to the NHS", default=False, help_text="Returning from the commercial sector."
     )
     consent_to_share = models.BooleanField("consents to share profile with partners", default=False)
+    arrangement_starts_on = models.DateField("arrangement starts", null=True, blank=True)
+    arrangement_ends_on = models.DateField("arrangement ends", null=True, blank=True)
+    interests = models.TextField(
+        blank=True, help_text="What you are working on or curious about, for the directory."
+    )
+    help_needed = models.TextField(
+        "what I need help with",
+        blank=True,
+        help_text="Shown to programme staff and your mentor; used to match you with a mentor.",
+    )
 
     objects = ScopedManager(programme="programme")
 
@@ -302,6 +333,45 @@ class Fellow(models.Model):
             )
         if self.cohort_id and self.programme_id and self.cohort.programme_id != self.programme_id:
             raise ValidationError({"cohort": "Choose a cohort of this programme."})
+        if (
+            self.arrangement_starts_on
+            and self.arrangement_ends_on
+            and self.arrangement_ends_on < self.arrangement_starts_on
+        ):
+            raise ValidationError(
+                {"arrangement_ends_on": "The arrangement must end after it starts."}
+            )
+
+
+company_number_validator = RegexValidator(
+    r"^(?:[0-9]{8}|[A-Z]{2}[0-9]{6})$",
+    "A Companies House number is 8 characters: 8 digits, or 2 letters and 6 digits "
+    "(such as 01234567 or SC123456).",
+)
+
+
+class Venture(models.Model):
+    """A venture a fellow is building: a company, a social enterprise or an NHS project."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="ventures")
+    fellow = models.ForeignKey(Fellow, on_delete=models.CASCADE, related_name="ventures")
+    name = models.CharField(max_length=160)
+    summary = models.TextField(max_length=1000, help_text="Two or three sentences.")
+    stage = models.CharField(max_length=12, choices=VentureStage.choices)
+    sector = models.CharField(max_length=20, choices=Sector.choices)
+    company_number = models.CharField(
+        max_length=8, blank=True, validators=[company_number_validator]
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(programme="programme")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
 
 
 class Mentor(models.Model):
@@ -319,6 +389,9 @@ class Mentor(models.Model):
     expertise = models.TextField(blank=True)
     capacity = models.PositiveSmallIntegerField(
         default=2, validators=[MaxValueValidator(20)], help_text="How many mentees at once."
+    )
+    sectors = models.JSONField(
+        default=list, blank=True, help_text="Sectors the mentor knows (Sector values)."
     )
 
     objects = ScopedManager(programme="programme")
@@ -339,6 +412,13 @@ class Mentor(models.Model):
             and self.organisation.programme_id != self.programme_id
         ):
             raise ValidationError({"organisation": "Choose an organisation of this programme."})
+        unknown = set(self.sectors or []) - set(Sector.values)
+        if unknown:
+            raise ValidationError({"sectors": f"Unknown sectors: {', '.join(sorted(unknown))}."})
+
+    @property
+    def sector_labels(self) -> list[str]:
+        return [Sector(s).label for s in self.sectors or [] if s in Sector.values]
 
 
 class AuditEvent(models.Model):

@@ -74,3 +74,71 @@ def fellow_for_user(*, programme: Programme, user) -> Fellow | None:
         .order_by("-cohort__starts_on")
         .first()
     )
+
+
+def fellow_directory(
+    *,
+    programme: Programme,
+    viewer_roles,
+    query: str = "",
+    profession: str = "",
+    region: str = "",
+    sector: str = "",
+    stage: str = "",
+    cohort=None,
+) -> QuerySet[Fellow]:
+    """Fellows for the directory: a fixed number of queries however many there are.
+    Partners see only fellows who consented to share their profile (DESIGN §5)."""
+    from django.db.models import Prefetch
+
+    from .models import Venture
+
+    qs = Fellow.objects.filter(programme=programme).select_related("user", "cohort")
+    if Role.PARTNER in viewer_roles and not viewer_roles & {Role.STAFF, Role.MENTOR, Role.FELLOW}:
+        qs = qs.filter(consent_to_share=True)
+    if query:
+        qs = qs.filter(
+            Q(user__full_name__icontains=query)
+            | Q(specialty__icontains=query)
+            | Q(interests__icontains=query)
+            | Q(ventures__name__icontains=query)
+        )
+    if profession:
+        qs = qs.filter(profession=profession)
+    if region:
+        qs = qs.filter(region=region)
+    if cohort is not None:
+        qs = qs.filter(cohort=cohort)
+    if sector or stage:
+        venture_filter = Q()
+        if sector:
+            venture_filter &= Q(ventures__sector=sector)
+        if stage:
+            venture_filter &= Q(ventures__stage=stage)
+        qs = qs.filter(venture_filter)
+    return (
+        qs.distinct()
+        .order_by("user__full_name", "pk")
+        .prefetch_related(Prefetch("ventures", queryset=Venture.objects.order_by("name")))
+    )
+
+
+def mentor_directory(
+    *, programme: Programme, query: str = "", sector: str = "", organisation=None
+) -> QuerySet:
+    from .models import Mentor
+
+    qs = Mentor.objects.filter(programme=programme).select_related("user", "organisation")
+    if query:
+        qs = qs.filter(
+            Q(user__full_name__icontains=query)
+            | Q(expertise__icontains=query)
+            | Q(job_title__icontains=query)
+            | Q(organisation__name__icontains=query)
+        )
+    if organisation is not None:
+        qs = qs.filter(organisation=organisation)
+    if sector:
+        # JSON containment is not portable to SQLite; the sector code is a plain word.
+        qs = qs.filter(sectors__icontains=f'"{sector}"')
+    return qs.order_by("user__full_name", "pk")

@@ -219,3 +219,85 @@ def invitation_accept(*, invitation: Invitation, user) -> Membership:
         )
         invitation_accepted.send(sender=Invitation, invitation=invitation, membership=membership)
     return membership
+
+
+# --- profiles ---------------------------------------------------------------------------------
+
+FELLOW_PROFILE_FIELDS = [
+    "grade",
+    "specialty",
+    "employer",
+    "region",
+    "training_arrangement",
+    "ltft_percent",
+    "arrangement_starts_on",
+    "arrangement_ends_on",
+    "is_returner",
+    "interests",
+    "help_needed",
+    "consent_to_share",
+]
+MENTOR_PROFILE_FIELDS = ["job_title", "expertise", "sectors", "capacity"]
+
+
+def _changes(before: dict, after: dict) -> dict:
+    return {
+        key: [str(before.get(key)), str(value)]
+        for key, value in after.items()
+        if before.get(key) != value
+    }
+
+
+def fellow_profile_update(*, fellow, actor, data: dict, ventures: list | None = None):
+    """Save a fellow's own profile and ventures together: all of it, or nothing."""
+    from .models import Venture
+
+    with transaction.atomic():
+        before = {f: getattr(fellow, f) for f in FELLOW_PROFILE_FIELDS}
+        for field in FELLOW_PROFILE_FIELDS:
+            if field in data:
+                setattr(fellow, field, data[field])
+        if fellow.training_arrangement != "ltft":
+            fellow.ltft_percent = None
+        fellow.full_clean()
+        fellow.save()
+        changes = _changes(before, {f: getattr(fellow, f) for f in FELLOW_PROFILE_FIELDS})
+        for venture, delete in ventures or []:
+            if delete:
+                if venture.pk:
+                    changes[f"venture {venture.name}"] = ["kept", "removed"]
+                    Venture.objects.filter(pk=venture.pk, fellow=fellow).delete()
+                continue
+            venture.programme = fellow.programme
+            venture.fellow = fellow
+            venture.full_clean()
+            venture.save()
+        if changes or ventures:
+            audit_log(
+                programme=fellow.programme,
+                actor=actor,
+                action="fellow.profile_updated",
+                target=fellow,
+                changes=changes,
+            )
+    return fellow
+
+
+def mentor_profile_update(*, mentor, actor, data: dict):
+    with transaction.atomic():
+        before = {f: getattr(mentor, f) for f in MENTOR_PROFILE_FIELDS}
+        for field in MENTOR_PROFILE_FIELDS:
+            if field in data:
+                setattr(mentor, field, data[field])
+        mentor.full_clean()
+        mentor.save()
+        changes = _changes(before, {f: getattr(mentor, f) for f in MENTOR_PROFILE_FIELDS})
+        if changes:
+            audit_log(
+                programme=mentor.programme,
+                actor=actor,
+                action="mentor.profile_updated",
+                target=mentor,
+                changes=changes,
+            )
+    return mentor

@@ -20,4 +20,8 @@ urlpatterns = [
         name="invitation_resend",
     ),
     path("audit/", views.audit_log_view, name="audit"),
+    path("directory/", views.directory_view, name="directory"),
+    path("directory/fellows/<uuid:fellow_uuid>/", views.fellow_profile_view, name="fellow"),
+    path("directory/mentors/<uuid:mentor_uuid>/", views.mentor_profile_view, name="mentor"),
+    path("profile/", views.my_profile_view, name="my_profile"),
 ]

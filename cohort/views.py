@@ -16,23 +16,34 @@ from django.views.decorators.http import require_POST
 from django_scopes import scope, scopes_disabled
 
 from .adapters import INVITATION_SESSION_KEY
-from .forms import InvitationForm, MemberFilterForm
+from .forms import (
+    DirectoryFilterForm,
+    FellowProfileForm,
+    InvitationForm,
+    MemberFilterForm,
+    MentorProfileForm,
+    VentureFormSet,
+)
 from .models import Cohort, Fellow, Invitation, Mentor, Role, TrainingArrangement
 from .selectors import (
     audit_list,
+    fellow_directory,
     fellow_for_user,
     invitation_list,
     membership_counts,
     membership_list,
+    mentor_directory,
     user_programmes,
 )
 from .services import (
     InvitationError,
+    fellow_profile_update,
     invitation_accept,
     invitation_check_usable,
     invitation_create,
     invitation_resend,
     invitation_revoke,
+    mentor_profile_update,
 )
 
 PAGE_SIZE = 50
@@ -325,3 +336,142 @@ def _querystring_without_page(request) -> str:
     params = request.GET.copy()
     params.pop("page", None)
     return params.urlencode()
+
+
+# --- directory and profiles -----------------------------------------------------------------
+
+
+def _sees_private_fellow_details(request, fellow) -> bool:
+    """Staff, and the fellow themself, see the private parts of a fellow's profile (§5)."""
+    return Role.STAFF in request.roles or fellow.user_id == request.user.pk
+
+
+def _only_partner(request) -> bool:
+    return request.roles == frozenset({Role.PARTNER})
+
+
+def directory_view(request, programme_slug):
+    programme = request.programme
+    showing_mentors = request.GET.get("who") == "mentors"
+    form = DirectoryFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    if showing_mentors:
+        people = mentor_directory(
+            programme=programme, query=filters.get("q", ""), sector=filters.get("sector", "")
+        )
+    else:
+        showing_mentors = False
+        people = fellow_directory(
+            programme=programme,
+            viewer_roles=request.roles,
+            query=filters.get("q", ""),
+            profession=filters.get("profession", ""),
+            region=filters.get("region", ""),
+            sector=filters.get("sector", ""),
+            stage=filters.get("stage", ""),
+        )
+    page = Paginator(people, 25).get_page(request.GET.get("page"))
+    return TemplateResponse(
+        request,
+        "cohort/directory.html",
+        {
+            "form": form,
+            "page": page,
+            "showing_mentors": showing_mentors,
+            "querystring": _querystring_without_page(request),
+            "partner_view": _only_partner(request),
+        },
+    )
+
+
+def fellow_profile_view(request, programme_slug, fellow_uuid):
+    qs = Fellow.objects.filter(programme=request.programme).select_related("user", "cohort")
+    if _only_partner(request):
+        qs = qs.filter(consent_to_share=True)
+    fellow = get_object_or_404(qs.prefetch_related("ventures"), uuid=fellow_uuid)
+    return TemplateResponse(
+        request,
+        "cohort/fellow_profile.html",
+        {
+            "fellow": fellow,
+            "private": _sees_private_fellow_details(request, fellow),
+            "is_self": fellow.user_id == request.user.pk,
+        },
+    )
+
+
+def mentor_profile_view(request, programme_slug, mentor_uuid):
+    mentor = get_object_or_404(
+        Mentor.objects.filter(programme=request.programme).select_related("user", "organisation"),
+        uuid=mentor_uuid,
+    )
+    return TemplateResponse(
+        request,
+        "cohort/mentor_profile.html",
+        {
+            "mentor": mentor,
+            "is_self": mentor.user_id == request.user.pk,
+            "is_staff": Role.STAFF in request.roles,
+        },
+    )
+
+
+def my_profile_view(request, programme_slug):
+    """A fellow edits their profile and ventures; a mentor their expertise and capacity."""
+    programme = request.programme
+    fellow = fellow_for_user(programme=programme, user=request.user)
+    if fellow is not None and Role.FELLOW in request.roles:
+        return _edit_fellow_profile(request, fellow)
+    mentor = Mentor.objects.filter(programme=programme, user=request.user).first()
+    if mentor is not None and Role.MENTOR in request.roles:
+        return _edit_mentor_profile(request, mentor)
+    return TemplateResponse(request, "cohort/my_profile_none.html", {})
+
+
+def _edit_fellow_profile(request, fellow):
+    form = FellowProfileForm(request.POST or None, instance=fellow, prefix="profile")
+    ventures = VentureFormSet(request.POST or None, instance=fellow, prefix="ventures")
+    if request.method == "POST" and form.is_valid() and ventures.is_valid():
+        venture_changes = [
+            (vf.instance, vf in ventures.deleted_forms)
+            for vf in ventures.forms
+            if vf.has_changed() or vf in ventures.deleted_forms
+        ]
+        try:
+            # The forms have applied their data to the instances; the service saves them
+            # together, with one audit event.
+            fellow_profile_update(
+                fellow=fellow,
+                actor=request.user,
+                data=form.cleaned_data,
+                ventures=venture_changes,
+            )
+        except ValidationError as error:
+            ensure_errors_shown(form, error)
+        else:
+            messages.success(request, "Your profile has been saved.")
+            return redirect("cohort:my_profile", programme_slug=request.programme.slug)
+    return TemplateResponse(
+        request,
+        "cohort/my_profile_fellow.html",
+        {"form": form, "ventures": ventures, "fellow": fellow},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _edit_mentor_profile(request, mentor):
+    form = MentorProfileForm(request.POST or None, instance=mentor)
+    if request.method == "POST" and form.is_valid():
+        try:
+            mentor_profile_update(mentor=mentor, actor=request.user, data=form.cleaned_data)
+        except ValidationError as error:
+            ensure_errors_shown(form, error)
+        else:
+            messages.success(request, "Your profile has been saved.")
+            return redirect("cohort:my_profile", programme_slug=request.programme.slug)
+    return TemplateResponse(
+        request,
+        "cohort/my_profile_mentor.html",
+        {"form": form, "mentor": mentor},
+        status=400 if request.method == "POST" else 200,
+    )

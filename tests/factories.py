@@ -99,6 +99,18 @@ class MentorFactory(factory.django.DjangoModelFactory):
     )
 
 
+class VentureFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "cohort.Venture"
+
+    programme = factory.SubFactory(ProgrammeFactory)
+    fellow = factory.SubFactory(FellowFactory, programme=factory.SelfAttribute("..programme"))
+    name = factory.Sequence(lambda n: f"Venture {n}")
+    summary = "An app that helps ward teams spot deteriorating patients earlier."
+    stage = "prototype"
+    sector = "digital"
+
+
 class InvitationFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Invitation

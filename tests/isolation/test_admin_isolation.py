@@ -28,6 +28,7 @@ from ..factories import (
     NotificationFactory,
     OrganisationFactory,
     OutboxMessageFactory,
+    VentureFactory,
 )
 from .conftest import A_NON_STAFF
 from .support import assert_unchanged, form_data, programme_fk, programme_snapshot
@@ -72,6 +73,10 @@ SAMPLES: dict[str, Callable[[Programme, object], models.Model]] = {
         programme=programme, user=_member_user(programme, Role.MENTOR)
     ),
     "cohort.AuditEvent": _audit_event,
+    "cohort.Venture": lambda programme, staff: VentureFactory(
+        programme=programme,
+        fellow=FellowFactory(programme=programme, user=_member_user(programme, Role.FELLOW)),
+    ),
     "notifications.Notification": lambda programme, staff: NotificationFactory(
         programme=programme, recipient=staff
     ),
@@ -106,6 +111,7 @@ EDITS: dict[str, tuple[str, str]] = {
     "cohort.Fellow": ("specialty", "Taken over"),
     "cohort.Mentor": ("job_title", "Taken over"),
     "cohort.AuditEvent": ("action", "taken.over"),
+    "cohort.Venture": ("name", "Taken over"),
     "notifications.Notification": ("title", "Taken over"),
     "notifications.OutboxMessage": ("subject", "Taken over"),
     "notifications.Preference": ("delivery", "in_app"),

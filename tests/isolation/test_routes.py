@@ -21,8 +21,10 @@ from django_scopes import scope, scopes_disabled
 from cohort.models import Invitation, Membership, Programme, Role
 
 from ..factories import (
+    FellowFactory,
     InvitationFactory,
     MembershipFactory,
+    MentorFactory,
     NotificationFactory,
     OutboxMessageFactory,
 )
@@ -91,6 +93,15 @@ SAMPLES: dict[str, Sample] = {
         make=lambda programme: _announcement_for_everyone(programme).uuid,
         missing=uuid.uuid4,
     ),
+    # The sample fellow agreed to share with partners, so every member role may open it.
+    "fellow_uuid": Sample(
+        make=lambda programme: FellowFactory(programme=programme, consent_to_share=True).uuid,
+        missing=uuid.uuid4,
+    ),
+    "mentor_uuid": Sample(
+        make=lambda programme: MentorFactory(programme=programme).uuid,
+        missing=uuid.uuid4,
+    ),
     "message_uuid": Sample(
         make=lambda programme: OutboxMessageFactory(programme=programme, status="failed").uuid,
         missing=uuid.uuid4,
@@ -129,6 +140,10 @@ ROUTE_ACCESS: dict[str, str] = {
     "cohort:invitation_revoke": STAFF,
     "cohort:invitation_resend": STAFF,
     "cohort:audit": STAFF,
+    "cohort:directory": MEMBERS,
+    "cohort:fellow": MEMBERS,
+    "cohort:mentor": MEMBERS,
+    "cohort:my_profile": MEMBERS,
     "notifications:list": MEMBERS,
     "notifications:read_all": MEMBER_ACTION,
     "notifications:preferences": MEMBERS,
