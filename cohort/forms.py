@@ -1,7 +1,18 @@
 from django import forms
 from django.forms import inlineformset_factory
 
-from .models import Fellow, Mentor, NHSRegion, Profession, Role, Sector, Venture, VentureStage
+from .models import (
+    FELLOW_PROFILE_FIELDS,
+    MENTOR_PROFILE_FIELDS,
+    Fellow,
+    Mentor,
+    NHSRegion,
+    Profession,
+    Role,
+    Sector,
+    Venture,
+    VentureStage,
+)
 
 
 class SignupExtraForm(forms.Form):
@@ -43,20 +54,7 @@ class MemberFilterForm(forms.Form):
 class FellowProfileForm(forms.ModelForm):
     class Meta:
         model = Fellow
-        fields = [
-            "grade",
-            "specialty",
-            "employer",
-            "region",
-            "training_arrangement",
-            "ltft_percent",
-            "arrangement_starts_on",
-            "arrangement_ends_on",
-            "is_returner",
-            "interests",
-            "help_needed",
-            "consent_to_share",
-        ]
+        fields = FELLOW_PROFILE_FIELDS
         widgets = {
             "training_arrangement": forms.RadioSelect,
             "arrangement_starts_on": forms.DateInput(attrs={"type": "date"}),
@@ -102,7 +100,7 @@ class MentorProfileForm(forms.ModelForm):
 
     class Meta:
         model = Mentor
-        fields = ["job_title", "expertise", "sectors", "capacity"]
+        fields = MENTOR_PROFILE_FIELDS
         widgets = {"expertise": forms.Textarea(attrs={"rows": 3})}
         labels = {"job_title": "Your role", "capacity": "How many mentees can you take?"}
 

@@ -343,6 +343,25 @@ class Fellow(models.Model):
             )
 
 
+# What a fellow maintains on their own profile page (the rest is set by staff).
+FELLOW_PROFILE_FIELDS = [
+    "grade",
+    "specialty",
+    "employer",
+    "region",
+    "training_arrangement",
+    "ltft_percent",
+    "arrangement_starts_on",
+    "arrangement_ends_on",
+    "is_returner",
+    "interests",
+    "help_needed",
+    "consent_to_share",
+]
+# What a mentor maintains on theirs.
+MENTOR_PROFILE_FIELDS = ["job_title", "expertise", "sectors", "capacity"]
+
+
 company_number_validator = RegexValidator(
     r"^(?:[0-9]{8}|[A-Z]{2}[0-9]{6})$",
     "A Companies House number is 8 characters: 8 digits, or 2 letters and 6 digits "

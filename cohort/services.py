@@ -10,7 +10,15 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
-from .models import AuditEvent, Invitation, Membership, Programme, Role
+from .models import (
+    FELLOW_PROFILE_FIELDS,
+    MENTOR_PROFILE_FIELDS,
+    AuditEvent,
+    Invitation,
+    Membership,
+    Programme,
+    Role,
+)
 from .signals import invitation_accepted, invitation_issued
 
 User = get_user_model()
@@ -222,22 +230,6 @@ def invitation_accept(*, invitation: Invitation, user) -> Membership:
 
 
 # --- profiles ---------------------------------------------------------------------------------
-
-FELLOW_PROFILE_FIELDS = [
-    "grade",
-    "specialty",
-    "employer",
-    "region",
-    "training_arrangement",
-    "ltft_percent",
-    "arrangement_starts_on",
-    "arrangement_ends_on",
-    "is_returner",
-    "interests",
-    "help_needed",
-    "consent_to_share",
-]
-MENTOR_PROFILE_FIELDS = ["job_title", "expertise", "sectors", "capacity"]
 
 
 def _changes(before: dict, after: dict) -> dict:
