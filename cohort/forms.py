@@ -122,3 +122,25 @@ class DirectoryFilterForm(forms.Form):
         self.fields["region"].choices = [("", "Any region"), *NHSRegion.choices]
         self.fields["sector"].choices = [("", "Any sector"), *Sector.choices]
         self.fields["stage"].choices = [("", "Any stage"), *VentureStage.choices]
+
+
+class CohortForm(forms.Form):
+    name = forms.CharField(
+        label="Name", max_length=120, help_text="For example “Cohort 1 — 2016/17”."
+    )
+    starts_on = forms.DateField(
+        label="Starts on",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="For example 1/9/2026.",
+    )
+    ends_on = forms.DateField(
+        label="Ends on",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="For example 31/8/2027.",
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("starts_on") and data.get("ends_on") and data["ends_on"] <= data["starts_on"]:
+            self.add_error("ends_on", "The cohort must end after it starts.")
+        return data

@@ -7,7 +7,7 @@ another programme (DESIGN §4).
 
 import secrets
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -188,6 +188,21 @@ class Cohort(models.Model):
     def clean(self):
         if self.starts_on and self.ends_on and self.ends_on <= self.starts_on:
             raise ValidationError({"ends_on": "The cohort must end after it starts."})
+
+    def meeting_windows(self, meetings: int | None = None) -> list[tuple[int, date, date]]:
+        """The year's mentor-meeting windows, derived from the dates: the first meeting in the
+        first month, then one in each later part of the year (quarters for four meetings)."""
+        meetings = meetings or self.programme.meetings_per_year
+        length = (self.ends_on - self.starts_on).days + 1
+        part = length / meetings
+        windows = []
+        for number in range(1, meetings + 1):
+            opens = self.starts_on + timedelta(days=round((number - 1) * part))
+            closes = self.starts_on + timedelta(days=round(number * part) - 1)
+            if number == 1:
+                closes = min(closes, self.starts_on + timedelta(days=30))
+            windows.append((number, opens, min(closes, self.ends_on)))
+        return windows
 
 
 class Organisation(models.Model):

@@ -293,3 +293,34 @@ def mentor_profile_update(*, mentor, actor, data: dict):
                 changes=changes,
             )
     return mentor
+
+
+# --- cohorts ----------------------------------------------------------------------------------
+
+
+def cohort_save(*, programme: Programme, actor, data: dict, cohort=None):
+    """Create a cohort, or change its name and dates; names are unique in a programme."""
+    from .models import Cohort
+
+    with transaction.atomic():
+        creating = cohort is None
+        cohort = cohort or Cohort(programme=programme)
+        before = {f: getattr(cohort, f) for f in ("name", "starts_on", "ends_on")}
+        for field in ("name", "starts_on", "ends_on"):
+            setattr(cohort, field, data[field])
+        cohort.name = cohort.name.strip()
+        duplicate = Cohort.objects.filter(programme=programme, name__iexact=cohort.name)
+        if cohort.pk:
+            duplicate = duplicate.exclude(pk=cohort.pk)
+        if duplicate.exists():
+            raise ValidationError({"name": "This programme already has a cohort of that name."})
+        cohort.full_clean(exclude=["programme"])
+        cohort.save()
+        audit_log(
+            programme=programme,
+            actor=actor,
+            action="cohort.created" if creating else "cohort.changed",
+            target=cohort,
+            changes=_changes(before, {f: getattr(cohort, f) for f in before}),
+        )
+    return cohort

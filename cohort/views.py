@@ -17,6 +17,7 @@ from django_scopes import scope, scopes_disabled
 
 from .adapters import INVITATION_SESSION_KEY
 from .forms import (
+    CohortForm,
     DirectoryFilterForm,
     FellowProfileForm,
     InvitationForm,
@@ -37,6 +38,7 @@ from .selectors import (
 )
 from .services import (
     InvitationError,
+    cohort_save,
     fellow_profile_update,
     invitation_accept,
     invitation_check_usable,
@@ -473,5 +475,46 @@ def _edit_mentor_profile(request, mentor):
         request,
         "cohort/my_profile_mentor.html",
         {"form": form, "mentor": mentor},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+# --- cohorts ----------------------------------------------------------------------------------
+
+
+@role_required(Role.STAFF)
+def cohort_list_view(request, programme_slug):
+    cohorts = Cohort.objects.filter(programme=request.programme).annotate(
+        fellow_count=Count("fellows")
+    )
+    return TemplateResponse(request, "cohort/cohort_list.html", {"cohorts": cohorts})
+
+
+@role_required(Role.STAFF)
+def cohort_edit_view(request, programme_slug, cohort_uuid=None):
+    programme = request.programme
+    cohort = None
+    if cohort_uuid is not None:
+        cohort = get_object_or_404(Cohort, programme=programme, uuid=cohort_uuid)
+    initial = (
+        {"name": cohort.name, "starts_on": cohort.starts_on, "ends_on": cohort.ends_on}
+        if cohort
+        else None
+    )
+    form = CohortForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = cohort_save(
+                programme=programme, actor=request.user, data=form.cleaned_data, cohort=cohort
+            )
+        except ValidationError as error:
+            ensure_errors_shown(form, error)
+        else:
+            messages.success(request, f"{saved.name} has been saved.")
+            return redirect("cohort:cohorts", programme_slug=programme.slug)
+    return TemplateResponse(
+        request,
+        "cohort/cohort_form.html",
+        {"form": form, "cohort": cohort},
         status=400 if request.method == "POST" else 200,
     )

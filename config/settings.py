@@ -138,7 +138,7 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 # Tasks write their effects to the database; nobody waits on a task result.
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True

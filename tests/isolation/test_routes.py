@@ -21,6 +21,7 @@ from django_scopes import scope, scopes_disabled
 from cohort.models import Invitation, Membership, Programme, Role
 
 from ..factories import (
+    CohortFactory,
     FellowFactory,
     InvitationFactory,
     MembershipFactory,
@@ -94,6 +95,10 @@ SAMPLES: dict[str, Sample] = {
         missing=uuid.uuid4,
     ),
     # The sample fellow agreed to share with partners, so every member role may open it.
+    "cohort_uuid": Sample(
+        make=lambda programme: CohortFactory(programme=programme).uuid,
+        missing=uuid.uuid4,
+    ),
     "fellow_uuid": Sample(
         make=lambda programme: FellowFactory(programme=programme, consent_to_share=True).uuid,
         missing=uuid.uuid4,
@@ -116,6 +121,12 @@ POST_PAYLOADS: dict[str, dict[str, str]] = {
         "message": "Let me in.",
     },
     "cohort:members": {"q": "", "role": ""},
+    "cohort:cohort_create": {
+        "name": "Smuggled cohort",
+        "starts_on": "2030-09-01",
+        "ends_on": "2031-08-31",
+    },
+    "cohort:cohort_edit": {"name": "Renamed", "starts_on": "2030-09-01", "ends_on": "2031-08-31"},
     "notifications:preferences": {
         "announcement": "in_app",
         "membership": "in_app",
@@ -140,6 +151,9 @@ ROUTE_ACCESS: dict[str, str] = {
     "cohort:invitation_revoke": STAFF,
     "cohort:invitation_resend": STAFF,
     "cohort:audit": STAFF,
+    "cohort:cohorts": STAFF,
+    "cohort:cohort_create": STAFF,
+    "cohort:cohort_edit": STAFF,
     "cohort:directory": MEMBERS,
     "cohort:fellow": MEMBERS,
     "cohort:mentor": MEMBERS,
