@@ -4,6 +4,7 @@ from .admin_site import AuditedAdminMixin, ProgrammeScopedAdmin, staff_programme
 from .models import (
     AuditEvent,
     Cohort,
+    EqualityData,
     Fellow,
     Invitation,
     Membership,
@@ -147,3 +148,27 @@ class AuditEventAdmin(ProgrammeScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(EqualityData)
+class EqualityDataAdmin(admin.ModelAdmin):
+    """Individual equality answers: platform operators only (for subject-access and erasure
+    requests). Programme staff never see them one by one, only in aggregate reports."""
+
+    list_display = ["fellow", "programme", "updated_at"]
+    readonly_fields = ["fellow", "programme", "gender", "ethnic_group", "disability", "age_band"]
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_module_permission(request)

@@ -25,6 +25,7 @@ from django_scopes import scope, scopes_disabled
 from .models import (
     AuditEvent,
     Cohort,
+    EqualityData,
     Fellow,
     Invitation,
     Mentor,
@@ -482,6 +483,7 @@ class DemoSeeder:
         ltft = set(order[CEP_RETURNERS + CEP_OOPE : CEP_RETURNERS + CEP_OOPE + CEP_LTFT])
         regions = list(NHSRegion)
         stages = list(VentureStage)
+        equality_rng = random.Random(1617)
         for i in range(CEP_FELLOWS):
             profession = Profession.DOCTOR if i == 0 else professions[i]
             full_name = names[i]
@@ -533,6 +535,23 @@ class DemoSeeder:
                     else None,
                 },
             )
+            # Four in five answered the optional equality questions (from their own rng, so
+            # adding them changed none of the other demo values).
+            if i % 5 != 4:
+                EqualityData.objects.update_or_create(
+                    programme=cep,
+                    fellow=fellow,
+                    defaults={
+                        "gender": equality_rng.choice(
+                            ["woman", "woman", "man", "man", "prefer_not"]
+                        ),
+                        "ethnic_group": equality_rng.choice(
+                            ["white", "white", "asian", "asian", "black", "mixed", "other"]
+                        ),
+                        "disability": equality_rng.choice(["no"] * 8 + ["yes", "prefer_not"]),
+                        "age_band": equality_rng.choice(["under_30", "30_39", "30_39", "40_49"]),
+                    },
+                )
             Venture.objects.update_or_create(
                 programme=cep,
                 fellow=fellow,

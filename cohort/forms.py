@@ -4,6 +4,7 @@ from django.forms import inlineformset_factory
 from .models import (
     FELLOW_PROFILE_FIELDS,
     MENTOR_PROFILE_FIELDS,
+    EqualityData,
     Fellow,
     Mentor,
     NHSRegion,
@@ -144,3 +145,24 @@ class CohortForm(forms.Form):
         if data.get("starts_on") and data.get("ends_on") and data["ends_on"] <= data["starts_on"]:
             self.add_error("ends_on", "The cohort must end after it starts.")
         return data
+
+
+class EqualityForm(forms.ModelForm):
+    """Optional equality monitoring: every question may be left blank."""
+
+    class Meta:
+        model = EqualityData
+        fields = ["gender", "ethnic_group", "disability", "age_band"]
+        widgets = {
+            "gender": forms.RadioSelect,
+            "ethnic_group": forms.RadioSelect,
+            "disability": forms.RadioSelect,
+            "age_band": forms.RadioSelect,
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.required = False
+            # Radio groups list the real answers only; leaving one blank is allowed.
+            field.choices = [c for c in field.choices if c[0]]

@@ -408,6 +408,57 @@ class Venture(models.Model):
         return self.name
 
 
+class EqualityData(models.Model):
+    """A fellow's optional, self-declared equality monitoring answers. Never shown one by one
+    to anyone but the fellow: programme reports use them only in aggregate, with small
+    numbers suppressed (DESIGN §7)."""
+
+    class Gender(models.TextChoices):
+        WOMAN = "woman", "Woman"
+        MAN = "man", "Man"
+        NON_BINARY = "non_binary", "Non-binary"
+        OTHER = "other", "Another way"
+        UNSAID = "prefer_not", "Prefer not to say"
+
+    class EthnicGroup(models.TextChoices):
+        ASIAN = "asian", "Asian or Asian British"
+        BLACK = "black", "Black, Black British, Caribbean or African"
+        MIXED = "mixed", "Mixed or multiple ethnic groups"
+        WHITE = "white", "White"
+        OTHER = "other", "Other ethnic group"
+        UNSAID = "prefer_not", "Prefer not to say"
+
+    class Disability(models.TextChoices):
+        YES = "yes", "Yes"
+        NO = "no", "No"
+        UNSAID = "prefer_not", "Prefer not to say"
+
+    class AgeBand(models.TextChoices):
+        UNDER_30 = "under_30", "Under 30"
+        THIRTIES = "30_39", "30 to 39"
+        FORTIES = "40_49", "40 to 49"
+        FIFTY_PLUS = "50_plus", "50 or over"
+        UNSAID = "prefer_not", "Prefer not to say"
+
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="+")
+    fellow = models.OneToOneField(Fellow, on_delete=models.CASCADE, related_name="equality")
+    gender = models.CharField(max_length=12, choices=Gender.choices, blank=True)
+    ethnic_group = models.CharField(max_length=12, choices=EthnicGroup.choices, blank=True)
+    disability = models.CharField(
+        "disability or long-term condition", max_length=12, choices=Disability.choices, blank=True
+    )
+    age_band = models.CharField(max_length=12, choices=AgeBand.choices, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(programme="programme")
+
+    class Meta:
+        verbose_name_plural = "equality data"
+
+    def __str__(self):
+        return f"Equality data of {self.fellow}"
+
+
 class Mentor(models.Model):
     """An industry mentor who supports fellows through their programme year."""
 

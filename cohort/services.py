@@ -240,9 +240,11 @@ def _changes(before: dict, after: dict) -> dict:
     }
 
 
-def fellow_profile_update(*, fellow, actor, data: dict, ventures: list | None = None):
-    """Save a fellow's own profile and ventures together: all of it, or nothing."""
-    from .models import Venture
+def fellow_profile_update(
+    *, fellow, actor, data: dict, ventures: list | None = None, equality: dict | None = None
+):
+    """Save a fellow's own profile, ventures and equality answers together: all or nothing."""
+    from .models import EqualityData, Venture
 
     with transaction.atomic():
         before = {f: getattr(fellow, f) for f in FELLOW_PROFILE_FIELDS}
@@ -264,6 +266,21 @@ def fellow_profile_update(*, fellow, actor, data: dict, ventures: list | None = 
             venture.fellow = fellow
             venture.full_clean()
             venture.save()
+        if equality is not None:
+            answers = {
+                key: equality.get(key) or ""
+                for key in ("gender", "ethnic_group", "disability", "age_band")
+            }
+            record = EqualityData.objects.filter(fellow=fellow).first()
+            if record is None and any(answers.values()):
+                record = EqualityData(programme=fellow.programme, fellow=fellow)
+            if record is not None and any(getattr(record, k) != v for k, v in answers.items()):
+                for key, value in answers.items():
+                    setattr(record, key, value)
+                record.full_clean()
+                record.save()
+                # Which answers were given stays private: the log says only that they changed.
+                changes["equality monitoring"] = ["", "updated"]
         if changes or ventures:
             audit_log(
                 programme=fellow.programme,

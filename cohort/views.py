@@ -19,13 +19,14 @@ from .adapters import INVITATION_SESSION_KEY
 from .forms import (
     CohortForm,
     DirectoryFilterForm,
+    EqualityForm,
     FellowProfileForm,
     InvitationForm,
     MemberFilterForm,
     MentorProfileForm,
     VentureFormSet,
 )
-from .models import Cohort, Fellow, Invitation, Mentor, Role, TrainingArrangement
+from .models import Cohort, EqualityData, Fellow, Invitation, Mentor, Role, TrainingArrangement
 from .selectors import (
     audit_list,
     fellow_directory,
@@ -433,7 +434,12 @@ def my_profile_view(request, programme_slug):
 def _edit_fellow_profile(request, fellow):
     form = FellowProfileForm(request.POST or None, instance=fellow, prefix="profile")
     ventures = VentureFormSet(request.POST or None, instance=fellow, prefix="ventures")
-    if request.method == "POST" and form.is_valid() and ventures.is_valid():
+    equality = EqualityForm(
+        request.POST or None,
+        instance=EqualityData.objects.filter(fellow=fellow).first(),
+        prefix="equality",
+    )
+    if request.method == "POST" and form.is_valid() and ventures.is_valid() and equality.is_valid():
         venture_changes = [
             (vf.instance, vf in ventures.deleted_forms)
             for vf in ventures.forms
@@ -447,6 +453,7 @@ def _edit_fellow_profile(request, fellow):
                 actor=request.user,
                 data=form.cleaned_data,
                 ventures=venture_changes,
+                equality=equality.cleaned_data,
             )
         except ValidationError as error:
             ensure_errors_shown(form, error)
@@ -456,7 +463,7 @@ def _edit_fellow_profile(request, fellow):
     return TemplateResponse(
         request,
         "cohort/my_profile_fellow.html",
-        {"form": form, "ventures": ventures, "fellow": fellow},
+        {"form": form, "ventures": ventures, "equality": equality, "fellow": fellow},
         status=400 if request.method == "POST" else 200,
     )
 

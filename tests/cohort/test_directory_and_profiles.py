@@ -229,3 +229,50 @@ def test_staff_without_a_profile_get_a_clear_page(client_for, staff_a, programme
     response = client_for(staff_a).get(f"/p/{programme_a.slug}/profile/")
     assert response.status_code == 200
     assert b"You have no fellow or mentor profile" in response.content
+
+
+def _profile_post(**extra):
+    return {
+        "profile-training_arrangement": "in_programme",
+        "ventures-TOTAL_FORMS": "0",
+        "ventures-INITIAL_FORMS": "0",
+        "ventures-MIN_NUM_FORMS": "0",
+        "ventures-MAX_NUM_FORMS": "5",
+        **extra,
+    }
+
+
+def test_equality_answers_are_optional_private_and_not_in_the_audit_log(
+    client_for, staff_a, programme_a
+):
+    from cohort.models import EqualityData
+
+    fellow = _fellow(programme_a, "Private Answers")
+    client = client_for(fellow.user)
+    url = f"/p/{programme_a.slug}/profile/"
+    # Leaving every question blank stores nothing at all.
+    assert client.post(url, _profile_post()).status_code == 302
+    with scopes_disabled():
+        assert not EqualityData.objects.exists()
+    response = client.post(
+        url,
+        _profile_post(**{"equality-ethnic_group": "black", "equality-age_band": "30_39"}),
+    )
+    assert response.status_code == 302
+    with scopes_disabled():
+        record = EqualityData.objects.get(fellow=fellow)
+        logged = [e.changes for e in AuditEvent.objects.filter(action="fellow.profile_updated")]
+    assert (record.ethnic_group, record.age_band, record.gender) == ("black", "30_39", "")
+    assert "black" not in str(logged) and "30_39" not in str(logged)
+    # The fellow sees their answers on their own form; staff never see them on the profile.
+    assert 'value="black" checked' in client.get(url).content.decode()
+    staff_view = (
+        client_for(staff_a)
+        .get(f"/p/{programme_a.slug}/directory/fellows/{fellow.uuid}/")
+        .content.decode()
+    )
+    assert "Black, Black British" not in staff_view
+    client = client_for(fellow.user)
+    bad = client.post(url, _profile_post(**{"equality-gender": "dragon"}))
+    assert bad.status_code == 400
+    assert b"Select a valid choice" in bad.content

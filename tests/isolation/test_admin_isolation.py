@@ -35,8 +35,18 @@ from .support import assert_unchanged, form_data, programme_fk, programme_snapsh
 
 pytestmark = pytest.mark.django_db
 
+# Individual answers that programme staff must never see one by one (DESIGN §5, EDI data):
+# their admin is for platform operators only.
+OPERATOR_ONLY_MODELS = sorted(
+    (m for m in admin.site._registry if m._meta.label in {"cohort.EqualityData"}),
+    key=lambda m: m._meta.label,
+)
 SCOPED_MODELS = sorted(
-    (m for m in admin.site._registry if m is Programme or programme_fk(m) is not None),
+    (
+        m
+        for m in admin.site._registry
+        if (m is Programme or programme_fk(m) is not None) and m not in OPERATOR_ONLY_MODELS
+    ),
     key=lambda m: m._meta.label,
 )
 UNSCOPED_MODELS = sorted(
@@ -328,3 +338,13 @@ def test_members_without_staff_role_are_kept_out_of_the_admin(
         assert followed.status_code != 200 or "admin/" not in " ".join(
             t.name or "" for t in followed.templates
         ), f"GET {url} as {who} ends on an admin page"
+
+
+@pytest.mark.parametrize("model", OPERATOR_ONLY_MODELS, ids=lambda m: m._meta.label)
+def test_staff_cannot_open_operator_only_models_even_in_their_programme(
+    client, staff_a, populated_a, model
+):
+    assert OPERATOR_ONLY_MODELS, "the operator-only list is empty"
+    client.force_login(staff_a)
+    response = client.get(admin_url(model, "changelist"))
+    assert response.status_code == 403
