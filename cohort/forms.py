@@ -112,13 +112,19 @@ class MentorProfileForm(forms.ModelForm):
 
 class DirectoryFilterForm(forms.Form):
     q = forms.CharField(label="Search", required=False, max_length=100)
+    organisation = forms.ChoiceField(label="Organisation", required=False)
     profession = forms.ChoiceField(label="Profession", required=False)
     region = forms.ChoiceField(label="NHS region", required=False)
     sector = forms.ChoiceField(label="Sector", required=False)
     stage = forms.ChoiceField(label="Venture stage", required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, organisations=(), **kwargs):
         super().__init__(*args, **kwargs)
+        # Built per request from the programme's organisations (never at import time).
+        self.fields["organisation"].choices = [
+            ("", "Any organisation"),
+            *((str(o.uuid), o.name) for o in organisations),
+        ]
         self.fields["profession"].choices = [("", "Any profession"), *Profession.choices]
         self.fields["region"].choices = [("", "Any region"), *NHSRegion.choices]
         self.fields["sector"].choices = [("", "Any sector"), *Sector.choices]

@@ -26,7 +26,16 @@ from .forms import (
     MentorProfileForm,
     VentureFormSet,
 )
-from .models import Cohort, EqualityData, Fellow, Invitation, Mentor, Role, TrainingArrangement
+from .models import (
+    Cohort,
+    EqualityData,
+    Fellow,
+    Invitation,
+    Mentor,
+    Organisation,
+    Role,
+    TrainingArrangement,
+)
 from .selectors import (
     audit_list,
     fellow_directory,
@@ -356,11 +365,18 @@ def _only_partner(request) -> bool:
 def directory_view(request, programme_slug):
     programme = request.programme
     showing_mentors = request.GET.get("who") == "mentors"
-    form = DirectoryFilterForm(request.GET or None)
+    organisations = list(
+        Organisation.objects.filter(programme=programme, mentors__isnull=False).distinct()
+    )
+    form = DirectoryFilterForm(request.GET or None, organisations=organisations)
     filters = form.cleaned_data if form.is_valid() else {}
     if showing_mentors:
+        chosen = filters.get("organisation")
         people = mentor_directory(
-            programme=programme, query=filters.get("q", ""), sector=filters.get("sector", "")
+            programme=programme,
+            query=filters.get("q", ""),
+            sector=filters.get("sector", ""),
+            organisation=next((o for o in organisations if str(o.uuid) == chosen), None),
         )
     else:
         showing_mentors = False

@@ -60,6 +60,11 @@ def test_mentor_directory_and_sector_filter(client_for, fellow_a, programme_a):
         f"/p/{programme_a.slug}/directory/", {"who": "mentors", "sector": "medtech"}
     ).content.decode()
     assert "Mo Mentor" in body and "Pat Pharma" not in body
+    body = client.get(
+        f"/p/{programme_a.slug}/directory/",
+        {"who": "mentors", "organisation": str(m.organisation.uuid)},
+    ).content.decode()
+    assert "Mo Mentor" in body and "Pat Pharma" not in body
     page = client.get(f"/p/{programme_a.slug}/directory/mentors/{m.uuid}/").content.decode()
     assert "Medical devices" in page
     assert m.user.email not in page  # contact details are for staff and the mentor
