@@ -1,4 +1,5 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 
 from .admin_site import AuditedAdminMixin, ProgrammeScopedAdmin, staff_programme_ids
 from .models import (
@@ -13,6 +14,7 @@ from .models import (
     Programme,
     Venture,
 )
+from .services import membership_revoke
 
 
 @admin.register(Programme)
@@ -61,6 +63,18 @@ class MembershipAdmin(ProgrammeScopedAdmin):
     autocomplete_fields: list[str] = []
     readonly_fields = ["uuid", "created_at"]
     list_select_related = ["programme", "user"]
+
+    # Removal goes through the same service as the People page, so the last staff member of
+    # a programme cannot be removed here either, and the removal is audited once.
+    def delete_model(self, request, obj):
+        try:
+            membership_revoke(membership=obj, actor=request.user, via=AuditEvent.Via.ADMIN)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+
+    def delete_queryset(self, request, queryset):
+        for membership in queryset:
+            self.delete_model(request, membership)
 
 
 @admin.register(Invitation)

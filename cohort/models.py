@@ -141,6 +141,13 @@ class Invitation(models.Model):
             self.expires_at = self.created_at + timedelta(days=settings.INVITATION_VALID_DAYS)
         super().save(*args, **kwargs)
 
+    @staticmethod
+    def open_q():
+        """The database form of status == PENDING (keep the two in step)."""
+        return models.Q(
+            accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+        )
+
     @property
     def status(self) -> str:
         if self.accepted_at:

@@ -1,6 +1,6 @@
 """django-scopes' ScopedManager, made strict about every way of reading.
 
-Outside a scope, django-scopes' placeholder queryset refuses most reads but lets `exists()`,
+Outside a scope, django-scopes' DisabledQuerySet refuses most reads but lets `exists()`,
 `exclude()`, `distinct()` and a few others through, so `Fellow.objects.exists()` would answer
 across every programme. Ours refuses those too: a query with no active scope raises.
 """

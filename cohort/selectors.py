@@ -59,6 +59,10 @@ def invitation_list(*, programme: Programme) -> QuerySet[Invitation]:
     return Invitation.objects.filter(programme=programme).select_related("invited_by")
 
 
+def open_invitation_count(*, programme: Programme) -> int:
+    return Invitation.objects.filter(Invitation.open_q(), programme=programme).count()
+
+
 def audit_list(*, programme: Programme, action_prefix: str = "") -> QuerySet[AuditEvent]:
     qs = AuditEvent.objects.filter(programme=programme).select_related("actor", "target_type")
     if action_prefix:

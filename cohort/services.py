@@ -18,6 +18,7 @@ from .models import (
     Membership,
     Programme,
     Role,
+    TrainingArrangement,
 )
 from .signals import invitation_accepted, invitation_issued
 
@@ -113,14 +114,9 @@ def invitation_create(
             raise ValidationError(
                 {"email": f"{email} already has the {Role(role).label.lower()} role here."}
             )
-        pending = [
-            inv
-            for inv in Invitation.objects.filter(
-                programme=programme, role=role, email__iexact=email
-            )
-            if inv.is_usable
-        ]
-        if pending:
+        if Invitation.objects.filter(
+            Invitation.open_q(), programme=programme, role=role, email__iexact=email
+        ).exists():
             raise ValidationError(
                 {
                     "email": f"{email} already has an invitation waiting for a reply. "
@@ -251,7 +247,7 @@ def fellow_profile_update(
         for field in FELLOW_PROFILE_FIELDS:
             if field in data:
                 setattr(fellow, field, data[field])
-        if fellow.training_arrangement != "ltft":
+        if fellow.training_arrangement != TrainingArrangement.LTFT:
             fellow.ltft_percent = None
         fellow.full_clean()
         fellow.save()

@@ -8,6 +8,11 @@ app_name = "cohort"
 urlpatterns = [
     path("", views.programme_home, name="home"),
     path("people/", views.member_list, name="members"),
+    path(
+        "people/<uuid:membership_uuid>/remove/",
+        views.membership_remove_view,
+        name="membership_remove",
+    ),
     path("invitations/", views.invitation_list_view, name="invitations"),
     path(
         "invitations/<uuid:invitation_uuid>/revoke/",

@@ -31,6 +31,7 @@ from .models import (
     EqualityData,
     Fellow,
     Invitation,
+    Membership,
     Mentor,
     Organisation,
     Role,
@@ -44,6 +45,7 @@ from .selectors import (
     membership_counts,
     membership_list,
     mentor_directory,
+    open_invitation_count,
     user_programmes,
 )
 from .services import (
@@ -55,6 +57,7 @@ from .services import (
     invitation_create,
     invitation_resend,
     invitation_revoke,
+    membership_revoke,
     mentor_profile_update,
 )
 
@@ -243,7 +246,6 @@ def _staff_home(request, programme):
             ),
         ),
     )
-    open_invitations = [i for i in invitation_list(programme=programme)[:200] if i.is_usable]
     return TemplateResponse(
         request,
         "cohort/home_staff.html",
@@ -251,7 +253,7 @@ def _staff_home(request, programme):
             "programme": programme,
             "counts": membership_counts(programme=programme),
             "cohorts": cohorts,
-            "open_invitation_count": len(open_invitations),
+            "open_invitation_count": open_invitation_count(programme=programme),
             "recent_events": audit_list(programme=programme)[:8],
         },
     )
@@ -270,6 +272,24 @@ def member_list(request, programme_slug):
         "cohort/member_list.html",
         {"form": form, "page": page, "querystring": _querystring_without_page(request)},
     )
+
+
+@require_POST
+@role_required(Role.STAFF)
+def membership_remove_view(request, programme_slug, membership_uuid):
+    membership = get_object_or_404(
+        Membership.objects.select_related("user"),
+        programme=request.programme,
+        uuid=membership_uuid,
+    )
+    label = f"{membership.user.display_name} ({membership.get_role_display().lower()})"
+    try:
+        membership_revoke(membership=membership, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{label} no longer has that role in the programme.")
+    return redirect("cohort:members", programme_slug=request.programme.slug)
 
 
 @role_required(Role.STAFF)

@@ -20,6 +20,7 @@ from cohort.models import Fellow, Membership, Programme, Role
 from cohort.services import audit_log
 
 from .models import (
+    CONFIGURABLE_KINDS,
     DEFAULT_DELIVERY,
     MANDATORY_KINDS,
     Announcement,
@@ -56,6 +57,17 @@ def deliveries_for(*, programme: Programme, users: Iterable, kind: str) -> dict[
     )
     default = DEFAULT_DELIVERY.get(kind, Delivery.IMMEDIATELY)
     return {u.pk: chosen.get(u.pk, default) for u in users}
+
+
+def deliveries_chosen(*, programme: Programme, user) -> dict[str, str]:
+    """How this person gets each configurable kind (one query)."""
+    chosen = dict(
+        Preference.objects.filter(programme=programme, user=user).values_list("kind", "delivery")
+    )
+    return {
+        kind: chosen.get(kind, DEFAULT_DELIVERY.get(kind, Delivery.IMMEDIATELY))
+        for kind in CONFIGURABLE_KINDS
+    }
 
 
 def preference_set(*, programme: Programme, user, kind: str, delivery: str) -> Preference:

@@ -84,10 +84,7 @@ def notification_read_all_view(request, programme_slug):
 
 def preferences_view(request, programme_slug):
     programme = request.programme
-    current = {
-        kind: services.delivery_for(programme=programme, user=request.user, kind=kind)
-        for kind in CONFIGURABLE_KINDS
-    }
+    current = services.deliveries_chosen(programme=programme, user=request.user)
     form = PreferencesForm(request.POST or None, current=current)
     if request.method == "POST" and form.is_valid():
         try:

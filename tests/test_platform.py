@@ -34,6 +34,7 @@ def test_readyz_is_503_when_the_broker_does_not_answer(client, settings):
     assert response.json()["checks"] == {"database": True, "broker": False}
 
 
+@pytest.mark.integration
 def test_readyz_checks_redis_when_configured(client, settings):
     if not os.environ.get("REDIS_URL"):
         from tests.conftest import skip_or_fail

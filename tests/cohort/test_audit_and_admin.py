@@ -128,3 +128,27 @@ def test_audit_log_cannot_be_edited_in_admin(client_for, staff_a, programme_a):
     )
     with scopes_disabled():
         assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_staff_remove_a_role_from_the_people_page(client_for, staff_a, mentor_a, programme_a):
+    with scopes_disabled():
+        membership = mentor_a.memberships.get(programme=programme_a)
+    client = client_for(staff_a)
+    response = client.post(f"/p/{programme_a.slug}/people/{membership.uuid}/remove/", follow=True)
+    assert "no longer has that role in the programme" in response.content.decode()
+    with scopes_disabled():
+        assert not mentor_a.memberships.filter(programme=programme_a).exists()
+        assert AuditEvent.objects.filter(action="membership.revoked").count() == 1
+
+
+def test_the_last_staff_role_cannot_be_removed_in_the_browser_or_the_admin(
+    client_for, staff_a, programme_a
+):
+    with scopes_disabled():
+        membership = staff_a.memberships.get(programme=programme_a)
+    client = client_for(staff_a)
+    response = client.post(f"/p/{programme_a.slug}/people/{membership.uuid}/remove/", follow=True)
+    assert "A programme needs at least one staff member." in response.content.decode()
+    client.post(reverse("admin:cohort_membership_delete", args=[membership.pk]), {"post": "yes"})
+    with scopes_disabled():
+        assert staff_a.memberships.filter(programme=programme_a, role=Role.STAFF).exists()

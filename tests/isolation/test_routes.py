@@ -95,6 +95,10 @@ SAMPLES: dict[str, Sample] = {
         missing=uuid.uuid4,
     ),
     # The sample fellow agreed to share with partners, so every member role may open it.
+    "membership_uuid": Sample(
+        make=lambda programme: MembershipFactory(programme=programme, role=Role.MENTOR).uuid,
+        missing=uuid.uuid4,
+    ),
     "cohort_uuid": Sample(
         make=lambda programme: CohortFactory(programme=programme).uuid,
         missing=uuid.uuid4,
@@ -147,6 +151,7 @@ STAFF, MEMBERS, MEMBER_ACTION, OWN = "staff", "members", "member-action", "own"
 ROUTE_ACCESS: dict[str, str] = {
     "cohort:home": MEMBERS,
     "cohort:members": STAFF,
+    "cohort:membership_remove": STAFF,
     "cohort:invitations": STAFF,
     "cohort:invitation_revoke": STAFF,
     "cohort:invitation_resend": STAFF,
