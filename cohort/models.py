@@ -381,7 +381,7 @@ FELLOW_PROFILE_FIELDS = [
     "consent_to_share",
 ]
 # What a mentor maintains on theirs.
-MENTOR_PROFILE_FIELDS = ["job_title", "expertise", "sectors", "capacity"]
+MENTOR_PROFILE_FIELDS = ["job_title", "expertise", "sectors", "region", "capacity"]
 
 
 company_number_validator = RegexValidator(
@@ -485,6 +485,13 @@ class Mentor(models.Model):
     sectors = models.JSONField(
         default=list, blank=True, help_text="Sectors the mentor knows (Sector values)."
     )
+    region = models.CharField(
+        "NHS England region",
+        max_length=20,
+        choices=NHSRegion.choices,
+        blank=True,
+        help_text="Where the mentor is based; matching prefers mentees nearby.",
+    )
 
     objects = ScopedManager(programme="programme")
 
@@ -547,3 +554,227 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
+
+
+# --- recruitment ------------------------------------------------------------------------------
+
+
+class RecruitmentCall(models.Model):
+    """A cohort's call for applications: open between two dates, with its own questions and
+    the rule that shortlists (a threshold score and agreement between the reviewers)."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="calls")
+    cohort = models.OneToOneField(Cohort, on_delete=models.CASCADE, related_name="call")
+    opens_on = models.DateField()
+    closes_on = models.DateField(help_text="The last day expressions of interest are taken.")
+    introduction = models.TextField(
+        blank=True, help_text="Shown at the top of the public expression-of-interest page."
+    )
+    reviews_required = models.PositiveSmallIntegerField(
+        default=2,
+        validators=[MinValueValidator(2), MaxValueValidator(5)],
+        help_text="How many reviewers score each application (at least two).",
+    )
+    shortlist_threshold = models.DecimalField(
+        max_digits=3,
+        decimal_places=2,
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+        help_text="The average score (1 to 5) an application needs to be shortlisted.",
+    )
+    max_score_spread = models.DecimalField(
+        "largest disagreement",
+        max_digits=3,
+        decimal_places=2,
+        default=1,
+        validators=[MinValueValidator(0), MaxValueValidator(4)],
+        help_text="Reviewers agree when their scores differ by no more than this; an "
+        "application they disagree on goes to the team to decide.",
+    )
+
+    objects = ScopedManager(programme="programme")
+
+    class Meta:
+        ordering = ["-opens_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(closes_on__gte=models.F("opens_on")), name="call_closes_after"
+            )
+        ]
+
+    def __str__(self):
+        return f"Call for {self.cohort}"
+
+    def clean(self):
+        if self.opens_on and self.closes_on and self.closes_on < self.opens_on:
+            raise ValidationError(
+                {"closes_on": "The call must close on or after the day it opens."}
+            )
+
+    def is_open(self, today: date | None = None) -> bool:
+        today = today or timezone.localdate()
+        return self.opens_on <= today <= self.closes_on
+
+    @property
+    def status_label(self) -> str:
+        today = timezone.localdate()
+        if today < self.opens_on:
+            return "Not open yet"
+        return "Open" if today <= self.closes_on else "Closed"
+
+
+class ApplicationQuestion(models.Model):
+    """A question of a cohort's formal application form, written by staff."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="+")
+    call = models.ForeignKey(RecruitmentCall, on_delete=models.CASCADE, related_name="questions")
+    position = models.PositiveSmallIntegerField(default=0)
+    text = models.CharField("question", max_length=300)
+    help_text = models.CharField("hint", max_length=300, blank=True)
+    required = models.BooleanField(default=True)
+    max_words = models.PositiveSmallIntegerField(
+        default=300, validators=[MinValueValidator(10), MaxValueValidator(2000)]
+    )
+
+    objects = ScopedManager(programme="programme")
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.text
+
+
+class ReviewCriterion(models.Model):
+    """A criterion of the programme against which reviewers score every application, 1 to 5."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="criteria")
+    position = models.PositiveSmallIntegerField(default=0)
+    name = models.CharField(max_length=120)
+    description = models.CharField(max_length=400, blank=True)
+
+    objects = ScopedManager(programme="programme")
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name_plural = "review criteria"
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "name"], name="criterion_unique_name")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Application(models.Model):
+    """One person's way through a cohort's recruitment: expression of interest, application,
+    shortlist, interview and decision. Each stage keeps its date, so the funnel counts how
+    many reached it even when they were declined later."""
+
+    class Status(models.TextChoices):
+        INTEREST = "interest", "Expressed interest"
+        APPLIED = "applied", "Applied"
+        SHORTLISTED = "shortlisted", "Shortlisted"
+        INTERVIEWED = "interviewed", "Interviewed"
+        APPOINTED = "appointed", "Appointed"
+        DECLINED = "declined", "Declined"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    class Interview(models.TextChoices):
+        NONE = "", "Not interviewed"
+        RECOMMENDED = "recommended", "Recommended for appointment"
+        NOT_RECOMMENDED = "not_recommended", "Not recommended"
+
+    FINAL = (Status.APPOINTED, Status.DECLINED, Status.WITHDRAWN)
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="applications")
+    call = models.ForeignKey(RecruitmentCall, on_delete=models.PROTECT, related_name="applications")
+    # The secret in the link that lets the applicant complete their application.
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    email = models.EmailField()
+    full_name = models.CharField(max_length=150)
+    profession = models.CharField(max_length=20, choices=Profession.choices)
+    grade = models.CharField(max_length=80, blank=True)
+    specialty = models.CharField(max_length=120, blank=True)
+    employer = models.CharField("employing NHS organisation", max_length=200, blank=True)
+    region = models.CharField(
+        "NHS England region", max_length=20, choices=NHSRegion.choices, blank=True
+    )
+    idea = models.TextField(
+        "your idea", max_length=2000, help_text="The problem you want to solve, in a few lines."
+    )
+    answers = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.INTEREST)
+    expressed_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    shortlisted_at = models.DateTimeField(null=True, blank=True)
+    interviewed_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    interview_outcome = models.CharField(
+        max_length=16, choices=Interview.choices, blank=True, default=Interview.NONE
+    )
+    interview_notes = models.TextField(blank=True)
+    decision_reason = models.TextField(blank=True)
+    fellow = models.OneToOneField(
+        Fellow, null=True, blank=True, on_delete=models.SET_NULL, related_name="application"
+    )
+
+    objects = ScopedManager(programme="programme")
+
+    class Meta:
+        ordering = ["-expressed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), "call", name="application_once_per_call")
+        ]
+        indexes = [models.Index(fields=["call", "status"], name="application_call_status")]
+
+    def __str__(self):
+        return f"{self.full_name} ({self.call.cohort})"
+
+    def save(self, *args, **kwargs):
+        if not self.token:
+            self.token = secrets.token_urlsafe(32)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse(
+            "cohort:application",
+            kwargs={"programme_slug": self.programme.slug, "application_uuid": self.uuid},
+        )
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL
+
+
+class Review(models.Model):
+    """One reviewer's scores of one application against the programme's criteria."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="+")
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews"
+    )
+    # {criterion uuid: score 1..5}; the mean is kept beside it for sorting and the funnel.
+    scores = models.JSONField(default=dict)
+    score = models.DecimalField(max_digits=3, decimal_places=2)
+    comment = models.TextField(blank=True)
+    submitted_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(programme="programme")
+
+    class Meta:
+        ordering = ["submitted_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "reviewer"], name="review_once_per_reviewer"
+            )
+        ]
+
+    def __str__(self):
+        return f"Review of {self.application.full_name} by {self.reviewer}"

@@ -25,6 +25,7 @@ class Kind(models.TextChoices):
     SECURITY = "security", "Security notices about your account"
     SIGN_OFF_REQUEST = "sign_off_request", "Requests to sign off a record"
     REMINDER = "reminder", "Reminders of meetings and events"
+    MENTORSHIP = "mentorship", "Mentor matches and changes to them"
     DIGEST = "digest", "Your daily digest"
 
 
@@ -37,11 +38,12 @@ class Delivery(models.TextChoices):
 # Kinds people cannot switch off: they always arrive by email straight away.
 MANDATORY_KINDS = frozenset({Kind.SIGN_OFF_REQUEST, Kind.INVITATION, Kind.SECURITY})
 # Kinds a person may choose how to receive (shown on the preferences page).
-CONFIGURABLE_KINDS = [Kind.ANNOUNCEMENT, Kind.MEMBERSHIP, Kind.REMINDER]
+CONFIGURABLE_KINDS = [Kind.ANNOUNCEMENT, Kind.MEMBERSHIP, Kind.MENTORSHIP, Kind.REMINDER]
 DEFAULT_DELIVERY = {
     Kind.ANNOUNCEMENT: Delivery.IMMEDIATELY,
     Kind.MEMBERSHIP: Delivery.DIGEST,
     Kind.REMINDER: Delivery.IMMEDIATELY,
+    Kind.MENTORSHIP: Delivery.IMMEDIATELY,
 }
 
 
