@@ -337,3 +337,121 @@ def cohort_save(*, programme: Programme, actor, data: dict, cohort=None):
             changes=_changes(before, {f: getattr(cohort, f) for f in before}),
         )
     return cohort
+
+
+# --- enrolling people (appointment, import) ---------------------------------------------------
+
+
+def person_for_email(*, email: str, full_name: str = ""):
+    """The account of this address, created without a password when the person is new: they
+    choose one when they follow their invitation."""
+    email = _normalise_email(email)
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        user = User.objects.create_user(email=email, password=None, full_name=full_name.strip())
+    return user
+
+
+def _invite_unless_member(*, programme, user, role, actor, message: str = "") -> None:
+    """Send the joining invitation, unless the person already holds the role or has one open."""
+    if Membership.objects.filter(programme=programme, user=user, role=role).exists():
+        return
+    if Invitation.objects.filter(
+        Invitation.open_q(), programme=programme, role=role, email__iexact=user.email
+    ).exists():
+        return
+    invitation_create(
+        programme=programme, email=user.email, role=role, invited_by=actor, message=message
+    )
+
+
+def fellow_enrol(
+    *,
+    programme: Programme,
+    cohort,
+    email: str,
+    full_name: str,
+    profile: dict,
+    actor,
+    via: str = AuditEvent.Via.WEB,
+    message: str = "",
+):
+    """Make someone a fellow of a cohort: their account (if new), the invitation that lets
+    them sign in, their fellow role and their Fellow record, all or nothing."""
+    from .models import Fellow
+
+    if cohort.programme_id != programme.pk:
+        raise ValidationError({"cohort": "Choose a cohort of this programme."})
+    with transaction.atomic():
+        user = person_for_email(email=email, full_name=full_name)
+        if Fellow.objects.filter(cohort=cohort, user=user).exists():
+            raise ValidationError({"email": f"{user.email} is already a fellow of {cohort}."})
+        _invite_unless_member(
+            programme=programme, user=user, role=Role.FELLOW, actor=actor, message=message
+        )
+        fellow = Fellow(programme=programme, cohort=cohort, user=user)
+        for field, value in profile.items():
+            setattr(fellow, field, value)
+        if fellow.training_arrangement != TrainingArrangement.LTFT:
+            fellow.ltft_percent = None
+        fellow.full_clean()
+        fellow.save()
+        membership_grant(programme=programme, user=user, role=Role.FELLOW, actor=actor, via=via)
+        audit_log(
+            programme=programme,
+            actor=actor,
+            action="fellow.enrolled",
+            target=fellow,
+            changes={"email": user.email, "cohort": str(cohort)},
+            via=via,
+        )
+    return fellow
+
+
+def mentor_enrol(
+    *,
+    programme: Programme,
+    email: str,
+    full_name: str,
+    profile: dict,
+    actor,
+    via: str = AuditEvent.Via.WEB,
+):
+    """Make someone a mentor of the programme (their account, invitation, role and profile)."""
+    from .models import Mentor
+
+    with transaction.atomic():
+        user = person_for_email(email=email, full_name=full_name)
+        if Mentor.objects.filter(programme=programme, user=user).exists():
+            raise ValidationError({"email": f"{user.email} is already a mentor here."})
+        _invite_unless_member(programme=programme, user=user, role=Role.MENTOR, actor=actor)
+        mentor = Mentor(programme=programme, user=user)
+        for field, value in profile.items():
+            setattr(mentor, field, value)
+        mentor.full_clean()
+        mentor.save()
+        membership_grant(programme=programme, user=user, role=Role.MENTOR, actor=actor, via=via)
+        audit_log(
+            programme=programme,
+            actor=actor,
+            action="mentor.enrolled",
+            target=mentor,
+            changes={"email": user.email},
+            via=via,
+        )
+    return mentor
+
+
+def invitation_accept_new_password(*, invitation: Invitation, user, password: str) -> Membership:
+    """A person whose account was made for them (appointed or imported) follows their
+    invitation: they choose a password, their address counts as verified (the link came to
+    it), and they join."""
+    from allauth.account.models import EmailAddress
+
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        EmailAddress.objects.update_or_create(
+            user=user, email=user.email, defaults={"verified": True, "primary": True}
+        )
+        return invitation_accept(invitation=invitation, user=user)

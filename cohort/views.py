@@ -53,6 +53,7 @@ from .services import (
     cohort_save,
     fellow_profile_update,
     invitation_accept,
+    invitation_accept_new_password,
     invitation_check_usable,
     invitation_create,
     invitation_resend,
@@ -130,8 +131,11 @@ def invitation_accept_view(request, token):
         with scopes_disabled():
             from django.contrib.auth import get_user_model
 
-            has_account = get_user_model().objects.filter(email__iexact=invitation.email).exists()
-        if has_account:
+            account = get_user_model().objects.filter(email__iexact=invitation.email).first()
+        if account is not None and not account.has_usable_password():
+            # Made for them when they were appointed or imported: they choose a password here.
+            return _accept_with_new_password(request, invitation, account)
+        if account is not None:
             messages.info(
                 request,
                 f"You already have a Pitwall account. Sign in as {invitation.email} "
@@ -173,6 +177,31 @@ def invitation_accept_view(request, token):
             "programme": programme,
             "email_matches": request.user.email.lower() == invitation.email.lower(),
         },
+    )
+
+
+def _accept_with_new_password(request, invitation, account):
+    from django.contrib.auth import login
+    from django.contrib.auth.forms import SetPasswordForm
+
+    programme = invitation.programme
+    form = SetPasswordForm(account, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with scope(programme=programme):
+            invitation_accept_new_password(
+                invitation=invitation, user=account, password=form.cleaned_data["new_password1"]
+            )
+        login(request, account, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(
+            request,
+            f"Welcome to {programme.name}. Your account is ready: sign in with "
+            f"{account.email} and the password you chose.",
+        )
+        return redirect(programme.get_absolute_url())
+    return TemplateResponse(
+        request,
+        "cohort/invitation_accept.html",
+        {"invitation": invitation, "programme": programme, "password_form": form},
     )
 
 
