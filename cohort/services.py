@@ -13,14 +13,29 @@ from django.utils import timezone
 from .models import (
     FELLOW_PROFILE_FIELDS,
     MENTOR_PROFILE_FIELDS,
+    Application,
+    ApplicationQuestion,
     AuditEvent,
+    Cohort,
+    EqualityData,
+    Fellow,
     Invitation,
     Membership,
+    Mentor,
     Programme,
+    RecruitmentCall,
+    Review,
+    ReviewCriterion,
     Role,
     TrainingArrangement,
+    Venture,
 )
-from .signals import invitation_accepted, invitation_issued
+from .signals import (
+    application_received,
+    application_submitted,
+    invitation_accepted,
+    invitation_issued,
+)
 
 User = get_user_model()
 
@@ -240,7 +255,6 @@ def fellow_profile_update(
     *, fellow, actor, data: dict, ventures: list | None = None, equality: dict | None = None
 ):
     """Save a fellow's own profile, ventures and equality answers together: all or nothing."""
-    from .models import EqualityData, Venture
 
     with transaction.atomic():
         before = {f: getattr(fellow, f) for f in FELLOW_PROFILE_FIELDS}
@@ -313,7 +327,6 @@ def mentor_profile_update(*, mentor, actor, data: dict):
 
 def cohort_save(*, programme: Programme, actor, data: dict, cohort=None):
     """Create a cohort, or change its name and dates; names are unique in a programme."""
-    from .models import Cohort
 
     with transaction.atomic():
         creating = cohort is None
@@ -378,7 +391,6 @@ def fellow_enrol(
 ):
     """Make someone a fellow of a cohort: their account (if new), the invitation that lets
     them sign in, their fellow role and their Fellow record, all or nothing."""
-    from .models import Fellow
 
     if cohort.programme_id != programme.pk:
         raise ValidationError({"cohort": "Choose a cohort of this programme."})
@@ -418,7 +430,6 @@ def mentor_enrol(
     via: str = AuditEvent.Via.WEB,
 ):
     """Make someone a mentor of the programme (their account, invitation, role and profile)."""
-    from .models import Mentor
 
     with transaction.atomic():
         user = person_for_email(email=email, full_name=full_name)
@@ -455,3 +466,391 @@ def invitation_accept_new_password(*, invitation: Invitation, user, password: st
             user=user, email=user.email, defaults={"verified": True, "primary": True}
         )
         return invitation_accept(invitation=invitation, user=user)
+
+
+# --- recruitment ------------------------------------------------------------------------------
+
+APPLICANT_FIELDS = [
+    "email",
+    "full_name",
+    "profession",
+    "grade",
+    "specialty",
+    "employer",
+    "region",
+    "idea",
+]
+
+
+def call_save(*, programme: Programme, cohort, actor, data: dict, call=None):
+    """Open a cohort's call for applications, or change its dates and shortlisting rule."""
+
+    fields = [
+        "opens_on",
+        "closes_on",
+        "introduction",
+        "reviews_required",
+        "shortlist_threshold",
+        "max_score_spread",
+    ]
+    with transaction.atomic():
+        creating = call is None
+        call = call or RecruitmentCall(programme=programme, cohort=cohort)
+        before = {f: getattr(call, f) for f in fields}
+        for field in fields:
+            if field in data:
+                setattr(call, field, data[field])
+        call.full_clean(exclude=["programme", "cohort"])
+        call.save()
+        audit_log(
+            programme=programme,
+            actor=actor,
+            action="call.opened" if creating else "call.changed",
+            target=call,
+            changes=_changes(before, {f: getattr(call, f) for f in fields}),
+        )
+    return call
+
+
+def question_save(*, call, actor, data: dict, question=None):
+
+    with transaction.atomic():
+        creating = question is None
+        if creating:
+            last = call.questions.order_by("-position").values_list("position", flat=True).first()
+            question = ApplicationQuestion(
+                programme=call.programme, call=call, position=(last or 0) + 1
+            )
+        for field in ("text", "help_text", "required", "max_words"):
+            if field in data:
+                setattr(question, field, data[field])
+        question.full_clean(exclude=["programme", "call"])
+        question.save()
+        audit_log(
+            programme=call.programme,
+            actor=actor,
+            action="question.added" if creating else "question.changed",
+            target=question,
+            changes={"call": str(call)},
+        )
+    return question
+
+
+def question_delete(*, question, actor) -> None:
+    with transaction.atomic():
+        if question.call.applications.filter(submitted_at__isnull=False).exists():
+            raise ValidationError(
+                "Applications have already answered this question, so it cannot be removed."
+            )
+        audit_log(
+            programme=question.programme, actor=actor, action="question.removed", target=question
+        )
+        question.delete()
+
+
+def application_express_interest(
+    *, call, data: dict, actor=None, via: str = AuditEvent.Via.WEB, enforce_open: bool = True
+):
+    """Record an expression of interest in a call; the person is emailed a private link to
+    complete their application. Staff importing applicants may add them to a closed call."""
+    from django.utils.formats import date_format
+
+    if enforce_open and not call.is_open():
+        if timezone.localdate() < call.opens_on:
+            when = date_format(call.opens_on, "j F Y")
+            raise ValidationError(f"This call opens on {when}. Come back then to apply.")
+        when = date_format(call.closes_on, "j F Y")
+        raise ValidationError(
+            f"This call closed on {when}, so it no longer takes expressions of interest."
+        )
+    email = _normalise_email(data.get("email", ""))
+    with transaction.atomic():
+        if Application.objects.filter(call=call, email__iexact=email).exists():
+            raise ValidationError(
+                {
+                    "email": f"{email} has already expressed interest in {call.cohort}. "
+                    "Use the link in the email we sent to continue that application."
+                }
+            )
+        application = Application(programme=call.programme, call=call)
+        for field in APPLICANT_FIELDS:
+            if field in data:
+                setattr(application, field, data[field])
+        application.email = email
+        application.full_clean(exclude=["programme", "call", "token"])
+        application.save()
+        audit_log(
+            programme=call.programme,
+            actor=actor,
+            action="application.interest",
+            target=application,
+            changes={"email": email},
+            via=via,
+        )
+        application_received.send(sender=Application, application=application)
+    return application
+
+
+def _words(text: str) -> int:
+    return len((text or "").split())
+
+
+def application_submit(*, application, answers: dict, profile: dict | None = None):
+    """The applicant completes the formal application: every required question answered
+    within its word limit. Submitting twice, or after the call has closed, is refused."""
+
+    with transaction.atomic():
+        application = Application.objects.select_for_update().get(pk=application.pk)
+        if application.submitted_at:
+            raise ValidationError("This application has already been submitted.")
+        if application.status == Application.Status.WITHDRAWN:
+            raise ValidationError("This application was withdrawn.")
+        if not application.call.is_open():
+            raise ValidationError("The call has closed, so the application can no longer be sent.")
+        errors = {}
+        clean_answers = {}
+        for question in application.call.questions.all():
+            key = str(question.uuid)
+            text = (answers.get(key) or "").strip()
+            if question.required and not text:
+                errors[key] = "Answer this question."
+            elif _words(text) > question.max_words:
+                errors[key] = (
+                    f"Keep your answer to {question.max_words} words; it has {_words(text)}."
+                )
+            clean_answers[key] = text
+        if errors:
+            raise ValidationError(errors)
+        for field, value in (profile or {}).items():
+            if field in APPLICANT_FIELDS and field != "email":
+                setattr(application, field, value)
+        application.answers = clean_answers
+        application.status = Application.Status.APPLIED
+        application.submitted_at = timezone.now()
+        application.full_clean(exclude=["programme", "call", "token"])
+        application.save()
+        audit_log(
+            programme=application.programme,
+            actor=None,
+            action="application.submitted",
+            target=application,
+        )
+        application_submitted.send(sender=Application, application=application)
+    return application
+
+
+def review_summary(reviews) -> dict:
+    """The figures the shortlisting rule reads: how many scored, the mean, the spread."""
+    scores = [r.score for r in reviews]
+    if not scores:
+        return {"count": 0, "mean": None, "spread": None}
+    mean = sum(scores) / len(scores)
+    return {"count": len(scores), "mean": round(mean, 2), "spread": max(scores) - min(scores)}
+
+
+def meets_shortlist_rule(call, summary: dict) -> bool:
+    return (
+        summary["count"] >= call.reviews_required
+        and summary["mean"] >= call.shortlist_threshold
+        and summary["spread"] <= call.max_score_spread
+    )
+
+
+def review_submit(*, application, reviewer, scores: dict, comment: str = ""):
+    """A reviewer scores an application against each of the programme's criteria, 1 to 5,
+    once. Nobody reviews an application made from their own address."""
+    from decimal import Decimal
+
+    with transaction.atomic():
+        application = Application.objects.select_for_update().get(pk=application.pk)
+        if _normalise_email(reviewer.email) == application.email.lower():
+            raise ValidationError("You cannot review your own application.")
+        if application.status != Application.Status.APPLIED:
+            raise ValidationError(
+                f"This application is {application.get_status_display().lower()}; "
+                "only applications waiting for review can be scored."
+            )
+        if Review.objects.filter(application=application, reviewer=reviewer).exists():
+            raise ValidationError("You have already scored this application.")
+        criteria = list(ReviewCriterion.objects.filter(programme=application.programme))
+        if not criteria:
+            raise ValidationError(
+                "The programme has no review criteria yet. Add them on the recruitment page."
+            )
+        errors, clean = {}, {}
+        for criterion in criteria:
+            key = str(criterion.uuid)
+            try:
+                value = int(scores.get(key))
+            except (TypeError, ValueError):
+                value = None
+            if value is None or not 1 <= value <= 5:
+                errors[key] = f"Score “{criterion.name}” from 1 to 5."
+            else:
+                clean[key] = value
+        if errors:
+            raise ValidationError(errors)
+        mean = Decimal(sum(clean.values())) / len(clean)
+        review = Review.objects.create(
+            programme=application.programme,
+            application=application,
+            reviewer=reviewer,
+            scores=clean,
+            score=mean.quantize(Decimal("0.01")),
+            comment=comment.strip(),
+        )
+        audit_log(
+            programme=application.programme,
+            actor=reviewer,
+            action="application.reviewed",
+            target=application,
+            changes={"score": str(review.score)},
+        )
+    return review
+
+
+def _transition(application, *, to: str, allowed_from):
+    """Lock the application and move it to `to`, if its status allows; the caller saves."""
+
+    application = Application.objects.select_for_update().get(pk=application.pk)
+    if application.status not in allowed_from:
+        raise ValidationError(
+            f"{application.full_name}'s application is "
+            f"{application.get_status_display().lower()}, so it cannot be "
+            f"{Application.Status(to).label.lower()} now."
+        )
+    application.status = to
+    return application
+
+
+def application_shortlist(*, application, actor, reason: str = ""):
+    """Shortlist one application. One that meets the call's rule needs nothing more; one that
+    does not (too few scores, a low mean or reviewers who disagree) needs the team's reason."""
+
+    with transaction.atomic():
+        application = _transition(
+            application,
+            to=Application.Status.SHORTLISTED,
+            allowed_from=[Application.Status.APPLIED],
+        )
+        summary = review_summary(application.reviews.all())
+        meets = summary["count"] and meets_shortlist_rule(application.call, summary)
+        if not meets and not reason.strip():
+            raise ValidationError(
+                {
+                    "reason": "This application does not meet the shortlisting rule; say why "
+                    "the team is shortlisting it."
+                }
+            )
+        application.shortlisted_at = timezone.now()
+        application.save(update_fields=["status", "shortlisted_at"])
+        audit_log(
+            programme=application.programme,
+            actor=actor,
+            action="application.shortlisted",
+            target=application,
+            changes={"rule": "met" if meets else "override", "reason": reason.strip()},
+        )
+    return application
+
+
+def call_shortlist_by_rule(*, call, actor) -> int:
+    """Shortlist every waiting application of the call that meets its rule; returns how many."""
+
+    applications = (
+        Application.objects.filter(call=call, status=Application.Status.APPLIED)
+        .select_related("call")
+        .prefetch_related("reviews")
+    )
+    shortlisted = 0
+    with transaction.atomic():
+        for application in applications:
+            if meets_shortlist_rule(call, review_summary(application.reviews.all())):
+                application_shortlist(application=application, actor=actor)
+                shortlisted += 1
+    return shortlisted
+
+
+def application_record_interview(*, application, actor, outcome: str, notes: str = ""):
+
+    if outcome not in (Application.Interview.RECOMMENDED, Application.Interview.NOT_RECOMMENDED):
+        raise ValidationError({"outcome": "Choose the outcome of the interview."})
+    with transaction.atomic():
+        application = _transition(
+            application,
+            to=Application.Status.INTERVIEWED,
+            allowed_from=[Application.Status.SHORTLISTED],
+        )
+        application.interview_outcome = outcome
+        application.interview_notes = notes.strip()
+        application.interviewed_at = timezone.now()
+        application.save(
+            update_fields=["status", "interview_outcome", "interview_notes", "interviewed_at"]
+        )
+        audit_log(
+            programme=application.programme,
+            actor=actor,
+            action="application.interviewed",
+            target=application,
+            changes={"outcome": outcome},
+        )
+    return application
+
+
+def application_decide(*, application, actor, decision: str, reason: str = ""):
+    """Appoint, decline or record a withdrawal. Declining and withdrawing need a reason.
+    Appointing (only after an interview) makes the person a fellow of the cohort: their
+    account, Fellow record, membership and invitation, in this transaction."""
+
+    reason = reason.strip()
+    open_statuses = [
+        Application.Status.INTEREST,
+        Application.Status.APPLIED,
+        Application.Status.SHORTLISTED,
+        Application.Status.INTERVIEWED,
+    ]
+    if decision not in (
+        Application.Status.APPOINTED,
+        Application.Status.DECLINED,
+        Application.Status.WITHDRAWN,
+    ):
+        raise ValidationError({"decision": "Choose appoint, decline or withdrawn."})
+    if decision != Application.Status.APPOINTED and not reason:
+        raise ValidationError({"reason": "Give the reason; the applicant may ask for it."})
+    with transaction.atomic():
+        application = _transition(
+            application,
+            to=decision,
+            allowed_from=[Application.Status.INTERVIEWED]
+            if decision == Application.Status.APPOINTED
+            else open_statuses,
+        )
+        if application.fellow_id is None and decision == Application.Status.APPOINTED:
+            application.fellow = fellow_enrol(
+                programme=application.programme,
+                cohort=application.call.cohort,
+                email=application.email,
+                full_name=application.full_name,
+                profile={
+                    "profession": application.profession,
+                    "grade": application.grade,
+                    "specialty": application.specialty,
+                    "employer": application.employer,
+                    "region": application.region,
+                    "help_needed": "",
+                    "interests": application.idea[:1000],
+                },
+                actor=actor,
+                message=f"Congratulations on your appointment to {application.call.cohort}.",
+            )
+        application.decision_reason = reason
+        application.decided_at = timezone.now()
+        application.save(update_fields=["status", "decision_reason", "decided_at", "fellow"])
+        audit_log(
+            programme=application.programme,
+            actor=actor,
+            action=f"application.{decision}",
+            target=application,
+            changes={"reason": reason} if reason else {},
+        )
+    return application

@@ -7,3 +7,8 @@ from django.dispatch import Signal
 invitation_issued = Signal()
 # Sent when someone accepts an invitation: kwargs invitation, membership.
 invitation_accepted = Signal()
+# Sent when someone expresses interest in a call: kwargs application (they get the link to
+# complete their application).
+application_received = Signal()
+# Sent when an applicant submits their application: kwargs application.
+application_submitted = Signal()

@@ -26,6 +26,7 @@ class Kind(models.TextChoices):
     SIGN_OFF_REQUEST = "sign_off_request", "Requests to sign off a record"
     REMINDER = "reminder", "Reminders of meetings and events"
     MENTORSHIP = "mentorship", "Mentor matches and changes to them"
+    APPLICATION = "application", "Your application to a programme"
     DIGEST = "digest", "Your daily digest"
 
 
@@ -36,7 +37,9 @@ class Delivery(models.TextChoices):
 
 
 # Kinds people cannot switch off: they always arrive by email straight away.
-MANDATORY_KINDS = frozenset({Kind.SIGN_OFF_REQUEST, Kind.INVITATION, Kind.SECURITY})
+MANDATORY_KINDS = frozenset(
+    {Kind.SIGN_OFF_REQUEST, Kind.INVITATION, Kind.SECURITY, Kind.APPLICATION}
+)
 # Kinds a person may choose how to receive (shown on the preferences page).
 CONFIGURABLE_KINDS = [Kind.ANNOUNCEMENT, Kind.MEMBERSHIP, Kind.MENTORSHIP, Kind.REMINDER]
 DEFAULT_DELIVERY = {

@@ -6,7 +6,12 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from cohort.models import Role
-from cohort.signals import invitation_accepted, invitation_issued
+from cohort.signals import (
+    application_received,
+    application_submitted,
+    invitation_accepted,
+    invitation_issued,
+)
 
 from .models import Kind
 from .services import email_enqueue, notify
@@ -48,4 +53,38 @@ def tell_the_inviter(sender, invitation, membership, **kwargs):
         link=reverse("cohort:members", kwargs={"programme_slug": programme.slug})
         + f"?q={membership.user.email}",
         actor=membership.user,
+    )
+
+
+@receiver(application_received)
+def email_the_application_link(sender, application, **kwargs):
+    programme = application.programme
+    body = render_to_string(
+        "notifications/email/application_received.txt",
+        {"application": application, "programme": programme, "cohort": application.call.cohort},
+    )
+    email_enqueue(
+        programme=programme,
+        to_email=application.email,
+        kind=Kind.APPLICATION,
+        title=f"Complete your application to {programme.display_short_name}",
+        body=body,
+        link=reverse("application_continue", kwargs={"token": application.token}),
+    )
+
+
+@receiver(application_submitted)
+def confirm_the_application(sender, application, **kwargs):
+    programme = application.programme
+    body = render_to_string(
+        "notifications/email/application_submitted.txt",
+        {"application": application, "programme": programme, "cohort": application.call.cohort},
+    )
+    email_enqueue(
+        programme=programme,
+        to_email=application.email,
+        kind=Kind.APPLICATION,
+        title=f"We have your application to {programme.display_short_name}",
+        body=body,
+        link=reverse("application_continue", kwargs={"token": application.token}),
     )
