@@ -3,6 +3,8 @@ from django.core.exceptions import ValidationError
 
 from .admin_site import AuditedAdminMixin, ProgrammeScopedAdmin, staff_programme_ids
 from .models import (
+    Application,
+    ApplicationQuestion,
     AuditEvent,
     Cohort,
     EqualityData,
@@ -12,6 +14,9 @@ from .models import (
     Mentor,
     Organisation,
     Programme,
+    RecruitmentCall,
+    Review,
+    ReviewCriterion,
     Venture,
 )
 from .services import membership_revoke
@@ -186,3 +191,57 @@ class EqualityDataAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return self.has_module_permission(request)
+
+
+# --- recruitment ------------------------------------------------------------------------------
+
+
+@admin.register(RecruitmentCall)
+class RecruitmentCallAdmin(ProgrammeScopedAdmin):
+    """Calls are opened on the recruitment page (one per cohort); here they can be corrected."""
+
+    list_display = ["cohort", "opens_on", "closes_on", "shortlist_threshold", "programme"]
+    readonly_fields = ["uuid"]
+    list_select_related = ["programme", "cohort"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ApplicationQuestion)
+class ApplicationQuestionAdmin(ProgrammeScopedAdmin):
+    list_display = ["text", "call", "position", "required", "max_words"]
+    readonly_fields = ["uuid"]
+    list_select_related = ["programme", "call__cohort"]
+
+
+@admin.register(ReviewCriterion)
+class ReviewCriterionAdmin(ProgrammeScopedAdmin):
+    list_display = ["name", "position", "programme"]
+    readonly_fields = ["uuid"]
+
+
+@admin.register(Application)
+class ApplicationAdmin(ProgrammeScopedAdmin):
+    """Applications arrive through the public form or an import, which email the applicant."""
+
+    list_display = ["full_name", "email", "call", "status", "expressed_at", "submitted_at"]
+    list_filter = ["status", "profession", "region"]
+    search_fields = ["full_name", "email"]
+    readonly_fields = ["uuid", "token", "fellow"]
+    list_select_related = ["programme", "call__cohort"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Review)
+class ReviewAdmin(ProgrammeScopedAdmin):
+    """Scores are the record of a selection decision: readable, not editable."""
+
+    list_display = ["application", "reviewer", "score", "submitted_at"]
+    readonly_fields = ["uuid", "application", "reviewer", "scores", "score", "submitted_at"]
+    list_select_related = ["programme", "application__call__cohort", "reviewer"]
+
+    def has_add_permission(self, request):
+        return False

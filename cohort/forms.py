@@ -4,11 +4,15 @@ from django.forms import inlineformset_factory
 from .models import (
     FELLOW_PROFILE_FIELDS,
     MENTOR_PROFILE_FIELDS,
+    Application,
+    ApplicationQuestion,
     EqualityData,
     Fellow,
     Mentor,
     NHSRegion,
     Profession,
+    RecruitmentCall,
+    ReviewCriterion,
     Role,
     Sector,
     Venture,
@@ -172,3 +176,180 @@ class EqualityForm(forms.ModelForm):
             field.required = False
             # Radio groups list the real answers only; leaving one blank is allowed.
             field.choices = [c for c in field.choices if c[0]]
+
+
+# --- recruitment ------------------------------------------------------------------------------
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"})
+
+
+class CallForm(forms.ModelForm):
+    class Meta:
+        model = RecruitmentCall
+        fields = [
+            "opens_on",
+            "closes_on",
+            "introduction",
+            "reviews_required",
+            "shortlist_threshold",
+            "max_score_spread",
+        ]
+        widgets = {
+            "opens_on": DATE_INPUT,
+            "closes_on": DATE_INPUT,
+            "introduction": forms.Textarea(attrs={"rows": 4}),
+        }
+        labels = {
+            "opens_on": "Opens on",
+            "closes_on": "Closes on",
+            "shortlist_threshold": "Score needed to shortlist",
+            "max_score_spread": "Largest disagreement between reviewers",
+        }
+
+    def clean(self):
+        data = super().clean()
+        if data.get("opens_on") and data.get("closes_on") and data["closes_on"] < data["opens_on"]:
+            self.add_error("closes_on", "The call must close on or after the day it opens.")
+        return data
+
+
+class QuestionForm(forms.ModelForm):
+    class Meta:
+        model = ApplicationQuestion
+        fields = ["text", "help_text", "required", "max_words"]
+        labels = {"required": "Applicants must answer it", "max_words": "Word limit"}
+
+
+class CriterionForm(forms.ModelForm):
+    class Meta:
+        model = ReviewCriterion
+        fields = ["name", "description"]
+        labels = {"name": "Criterion"}
+
+
+class ExpressionOfInterestForm(forms.ModelForm):
+    agree = forms.BooleanField(
+        label="I agree that the programme team may keep these details to process my application",
+        error_messages={"required": "Agree to this so that we can process your application."},
+    )
+
+    class Meta:
+        model = Application
+        fields = [
+            "full_name",
+            "email",
+            "profession",
+            "grade",
+            "specialty",
+            "employer",
+            "region",
+            "idea",
+        ]
+        widgets = {
+            "idea": forms.Textarea(attrs={"rows": 5}),
+            "email": forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
+            "full_name": forms.TextInput(attrs={"autocomplete": "name"}),
+        }
+        labels = {"full_name": "Full name", "email": "Email address"}
+        help_texts = {
+            "email": "We send the link to your application form to this address.",
+            "grade": "For example ST4 or Band 7.",
+        }
+
+    def validate_unique(self):
+        # The service checks "one application per address per call" with a clearer message.
+        pass
+
+
+class ApplicationForm(forms.Form):
+    """The formal application: one text answer per question the staff wrote for the call."""
+
+    def __init__(self, *args, questions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        for question in questions:
+            hint = question.help_text
+            limit = f"Up to {question.max_words} words."
+            self.fields[str(question.uuid)] = forms.CharField(
+                label=question.text,
+                required=question.required,
+                help_text=f"{hint} {limit}".strip(),
+                widget=forms.Textarea(attrs={"rows": 6}),
+                error_messages={"required": "Answer this question."},
+            )
+
+
+SCORE_CHOICES = [
+    (1, "1 — weak"),
+    (2, "2 — limited"),
+    (3, "3 — sound"),
+    (4, "4 — strong"),
+    (5, "5 — outstanding"),
+]
+
+
+class ReviewForm(forms.Form):
+    comment = forms.CharField(
+        label="Comment for the panel (optional)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, criteria=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        scores = {}
+        for criterion in criteria:
+            scores[str(criterion.uuid)] = forms.TypedChoiceField(
+                label=criterion.name,
+                help_text=criterion.description,
+                choices=SCORE_CHOICES,
+                coerce=int,
+                widget=forms.RadioSelect,
+                error_messages={"required": f"Score “{criterion.name}” from 1 to 5."},
+            )
+        # The scores come first, the comment last.
+        self.fields = {**scores, "comment": self.fields["comment"]}
+
+
+class ShortlistForm(forms.Form):
+    reason = forms.CharField(
+        label="Why the team is shortlisting it",
+        required=False,
+        help_text="Needed only when the application does not meet the shortlisting rule.",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class InterviewForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label="Outcome of the interview",
+        choices=[c for c in Application.Interview.choices if c[0]],
+        widget=forms.RadioSelect,
+    )
+    notes = forms.CharField(
+        label="Panel notes (optional)", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label="Decision",
+        choices=[
+            (Application.Status.APPOINTED, "Appoint to the cohort"),
+            (Application.Status.DECLINED, "Decline"),
+            (Application.Status.WITHDRAWN, "The applicant has withdrawn"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(
+        label="Reason",
+        required=False,
+        help_text="Needed to decline or record a withdrawal.",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class ApplicationFilterForm(forms.Form):
+    q = forms.CharField(label="Name or email", required=False, max_length=100)
+    status = forms.ChoiceField(
+        label="Stage", required=False, choices=[("", "All stages"), *Application.Status.choices]
+    )

@@ -146,3 +146,81 @@ def mentor_directory(
         # JSON containment is not portable to SQLite; the sector code is a plain word.
         qs = qs.filter(sectors__icontains=f'"{sector}"')
     return qs.order_by("user__full_name", "pk")
+
+
+# --- recruitment ------------------------------------------------------------------------------
+
+FUNNEL_STAGES = [
+    ("expressed", "Expressed interest"),
+    ("applied", "Applied"),
+    ("shortlisted", "Shortlisted"),
+    ("interviewed", "Interviewed"),
+    ("appointed", "Appointed"),
+]
+
+
+def recruitment_funnel(*, programme: Programme) -> list[dict]:
+    """Per cohort with a call: how many reached each stage and the conversion from the stage
+    before (one query). A stage counts everyone who reached it, even if declined later."""
+    from .models import Application, Cohort
+
+    counts = {
+        row["call__cohort"]: row
+        for row in Application.objects.filter(programme=programme)
+        .values("call__cohort")
+        .annotate(
+            expressed=Count("id"),
+            applied=Count("id", filter=Q(submitted_at__isnull=False)),
+            shortlisted=Count("id", filter=Q(shortlisted_at__isnull=False)),
+            interviewed=Count("id", filter=Q(interviewed_at__isnull=False)),
+            appointed=Count("id", filter=Q(status=Application.Status.APPOINTED)),
+            declined=Count("id", filter=Q(status=Application.Status.DECLINED)),
+            withdrawn=Count("id", filter=Q(status=Application.Status.WITHDRAWN)),
+        )
+    }
+    funnel = []
+    for cohort in Cohort.objects.filter(programme=programme, call__isnull=False):
+        row = counts.get(cohort.pk, {})
+        stages, previous = [], None
+        for key, label in FUNNEL_STAGES:
+            value = row.get(key, 0)
+            conversion = round(100 * value / previous) if previous else None
+            stages.append({"key": key, "label": label, "count": value, "conversion": conversion})
+            previous = value
+        first = stages[0]["count"]
+        funnel.append(
+            {
+                "cohort": cohort,
+                "stages": stages,
+                "declined": row.get("declined", 0),
+                "withdrawn": row.get("withdrawn", 0),
+                "overall": round(100 * stages[-1]["count"] / first) if first else None,
+            }
+        )
+    return funnel
+
+
+def application_list(*, call, viewer, query: str = "", status: str = ""):
+    """A call's applications with their review figures and whether `viewer` has scored each
+    (the page hides other reviewers' scores until the viewer has scored)."""
+    from django.db.models import Avg, Exists, Max, Min, OuterRef
+
+    from .models import Application, Review
+
+    qs = (
+        Application.objects.filter(call=call)
+        .annotate(
+            review_count=Count("reviews"),
+            mean_score=Avg("reviews__score"),
+            spread=Max("reviews__score") - Min("reviews__score"),
+            reviewed_by_me=Exists(
+                Review.objects.filter(application=OuterRef("pk"), reviewer=viewer)
+            ),
+        )
+        .order_by("full_name", "id")
+    )
+    if query:
+        qs = qs.filter(Q(full_name__icontains=query) | Q(email__icontains=query))
+    if status:
+        qs = qs.filter(status=status)
+    return qs

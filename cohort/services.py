@@ -482,6 +482,50 @@ APPLICANT_FIELDS = [
 ]
 
 
+def criterion_add(*, programme: Programme, actor, data: dict):
+    """Add a criterion every reviewer scores, 1 to 5; names are unique in the programme."""
+    name = data["name"].strip()
+    with transaction.atomic():
+        if ReviewCriterion.objects.filter(programme=programme, name__iexact=name).exists():
+            raise ValidationError({"name": "The programme already has a criterion of that name."})
+        last = (
+            ReviewCriterion.objects.filter(programme=programme)
+            .order_by("-position")
+            .values_list("position", flat=True)
+            .first()
+        )
+        criterion = ReviewCriterion(
+            programme=programme,
+            name=name,
+            description=data.get("description", "").strip(),
+            position=(last or 0) + 1,
+        )
+        criterion.full_clean()
+        criterion.save()
+        audit_log(programme=programme, actor=actor, action="criterion.added", target=criterion)
+    return criterion
+
+
+def criterion_remove(*, criterion, actor) -> None:
+    """Remove a criterion nobody has scored against yet (scores already given must keep
+    their meaning)."""
+    with transaction.atomic():
+        key = str(criterion.uuid)
+        if any(
+            key in scores
+            for scores in Review.objects.filter(programme=criterion.programme)
+            .values_list("scores", flat=True)
+            .iterator()
+        ):
+            raise ValidationError(
+                f"Reviewers have already scored against “{criterion.name}”, so it stays."
+            )
+        audit_log(
+            programme=criterion.programme, actor=actor, action="criterion.removed", target=criterion
+        )
+        criterion.delete()
+
+
 def call_save(*, programme: Programme, cohort, actor, data: dict, call=None):
     """Open a cohort's call for applications, or change its dates and shortlisting rule."""
 
@@ -548,21 +592,29 @@ def question_delete(*, question, actor) -> None:
         question.delete()
 
 
+def call_closed_message(call) -> str:
+    """Why the call takes no expressions of interest today, or "" while it is open."""
+    from django.utils.formats import date_format
+
+    today = timezone.localdate()
+    if today < call.opens_on:
+        return f"This call opens on {date_format(call.opens_on, 'j F Y')}. Come back then to apply."
+    if today > call.closes_on:
+        return (
+            f"This call closed on {date_format(call.closes_on, 'j F Y')}, so it no longer takes "
+            "expressions of interest."
+        )
+    return ""
+
+
 def application_express_interest(
     *, call, data: dict, actor=None, via: str = AuditEvent.Via.WEB, enforce_open: bool = True
 ):
     """Record an expression of interest in a call; the person is emailed a private link to
     complete their application. Staff importing applicants may add them to a closed call."""
-    from django.utils.formats import date_format
 
     if enforce_open and not call.is_open():
-        if timezone.localdate() < call.opens_on:
-            when = date_format(call.opens_on, "j F Y")
-            raise ValidationError(f"This call opens on {when}. Come back then to apply.")
-        when = date_format(call.closes_on, "j F Y")
-        raise ValidationError(
-            f"This call closed on {when}, so it no longer takes expressions of interest."
-        )
+        raise ValidationError(call_closed_message(call))
     email = _normalise_email(data.get("email", ""))
     with transaction.atomic():
         if Application.objects.filter(call=call, email__iexact=email).exists():

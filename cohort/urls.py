@@ -32,4 +32,53 @@ urlpatterns = [
     path("directory/fellows/<uuid:fellow_uuid>/", views.fellow_profile_view, name="fellow"),
     path("directory/mentors/<uuid:mentor_uuid>/", views.mentor_profile_view, name="mentor"),
     path("profile/", views.my_profile_view, name="my_profile"),
+    # recruitment
+    path("recruitment/", views.recruitment_view, name="recruitment"),
+    path("recruitment/funnel/", views.funnel_view, name="funnel"),
+    path(
+        "recruitment/criteria/<uuid:criterion_uuid>/remove/",
+        views.criterion_remove_view,
+        name="criterion_remove",
+    ),
+    path("recruitment/<uuid:cohort_uuid>/call/", views.call_edit_view, name="call"),
+    path(
+        "recruitment/questions/<uuid:question_uuid>/remove/",
+        views.question_remove_view,
+        name="question_remove",
+    ),
+    path(
+        "recruitment/<uuid:cohort_uuid>/applications/",
+        views.application_list_view,
+        name="applications",
+    ),
+    path(
+        "recruitment/<uuid:cohort_uuid>/shortlist/",
+        views.call_shortlist_view,
+        name="call_shortlist",
+    ),
+    path(
+        "applications/<uuid:application_uuid>/",
+        views.application_detail_view,
+        name="application",
+    ),
+    path(
+        "applications/<uuid:application_uuid>/review/",
+        views.application_review_view,
+        name="application_review",
+    ),
+    path(
+        "applications/<uuid:application_uuid>/shortlist/",
+        views.application_shortlist_view,
+        name="application_shortlist",
+    ),
+    path(
+        "applications/<uuid:application_uuid>/interview/",
+        views.application_interview_view,
+        name="application_interview",
+    ),
+    path(
+        "applications/<uuid:application_uuid>/decide/",
+        views.application_decide_view,
+        name="application_decide",
+    ),
 ]

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect
+from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -17,16 +18,28 @@ from django_scopes import scope, scopes_disabled
 
 from .adapters import INVITATION_SESSION_KEY
 from .forms import (
+    ApplicationFilterForm,
+    ApplicationForm,
+    CallForm,
     CohortForm,
+    CriterionForm,
+    DecisionForm,
     DirectoryFilterForm,
     EqualityForm,
+    ExpressionOfInterestForm,
     FellowProfileForm,
+    InterviewForm,
     InvitationForm,
     MemberFilterForm,
     MentorProfileForm,
+    QuestionForm,
+    ReviewForm,
+    ShortlistForm,
     VentureFormSet,
 )
 from .models import (
+    Application,
+    ApplicationQuestion,
     Cohort,
     EqualityData,
     Fellow,
@@ -34,10 +47,14 @@ from .models import (
     Membership,
     Mentor,
     Organisation,
+    Programme,
+    RecruitmentCall,
+    ReviewCriterion,
     Role,
     TrainingArrangement,
 )
 from .selectors import (
+    application_list,
     audit_list,
     fellow_directory,
     fellow_for_user,
@@ -46,11 +63,22 @@ from .selectors import (
     membership_list,
     mentor_directory,
     open_invitation_count,
+    recruitment_funnel,
     user_programmes,
 )
 from .services import (
     InvitationError,
+    application_decide,
+    application_express_interest,
+    application_record_interview,
+    application_shortlist,
+    application_submit,
+    call_closed_message,
+    call_save,
+    call_shortlist_by_rule,
     cohort_save,
+    criterion_add,
+    criterion_remove,
     fellow_profile_update,
     invitation_accept,
     invitation_accept_new_password,
@@ -58,8 +86,13 @@ from .services import (
     invitation_create,
     invitation_resend,
     invitation_revoke,
+    meets_shortlist_rule,
     membership_revoke,
     mentor_profile_update,
+    question_delete,
+    question_save,
+    review_submit,
+    review_summary,
 )
 
 PAGE_SIZE = 50
@@ -552,6 +585,427 @@ def _edit_mentor_profile(request, mentor):
 
 
 # --- cohorts ----------------------------------------------------------------------------------
+
+
+# --- recruitment (staff) ----------------------------------------------------------------------
+
+
+def _call_or_404(programme, cohort_uuid):
+    cohort = get_object_or_404(Cohort, programme=programme, uuid=cohort_uuid)
+    return cohort, RecruitmentCall.objects.filter(cohort=cohort).first()
+
+
+@role_required(Role.STAFF)
+def recruitment_view(request, programme_slug):
+    """The programme's intakes: each cohort's call, its funnel, and the review criteria."""
+    programme = request.programme
+    criterion_form = CriterionForm(request.POST or None)
+    if request.method == "POST" and criterion_form.is_valid():
+        try:
+            criterion_add(programme=programme, actor=request.user, data=criterion_form.cleaned_data)
+        except ValidationError as error:
+            ensure_errors_shown(criterion_form, error)
+        else:
+            messages.success(request, "The criterion has been added.")
+            return redirect("cohort:recruitment", programme_slug=programme.slug)
+    cohorts = list(Cohort.objects.filter(programme=programme).select_related("call"))
+    funnel = {row["cohort"].pk: row for row in recruitment_funnel(programme=programme)}
+    for cohort in cohorts:
+        cohort.funnel = funnel.get(cohort.pk)
+    return TemplateResponse(
+        request,
+        "cohort/recruitment.html",
+        {
+            "cohorts": cohorts,
+            "criteria": ReviewCriterion.objects.filter(programme=programme),
+            "criterion_form": criterion_form,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_POST
+@role_required(Role.STAFF)
+def criterion_remove_view(request, programme_slug, criterion_uuid):
+    criterion = get_object_or_404(ReviewCriterion, programme=request.programme, uuid=criterion_uuid)
+    try:
+        criterion_remove(criterion=criterion, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"“{criterion.name}” has been removed.")
+    return redirect("cohort:recruitment", programme_slug=programme_slug)
+
+
+@role_required(Role.STAFF)
+def call_edit_view(request, programme_slug, cohort_uuid):
+    """Open a cohort's call, or change its dates, rule and questions."""
+    programme = request.programme
+    cohort, call = _call_or_404(programme, cohort_uuid)
+    form = CallForm(request.POST or None, instance=call, prefix="call")
+    question_form = QuestionForm(prefix="question")
+    if request.method == "POST" and "add_question" in request.POST:
+        form = CallForm(instance=call, prefix="call")
+        question_form = QuestionForm(request.POST, prefix="question")
+        if call is None:
+            question_form.add_error(None, "Save the call before adding its questions.")
+        elif question_form.is_valid():
+            question_save(call=call, actor=request.user, data=question_form.cleaned_data)
+            messages.success(request, "The question has been added to the application form.")
+            return redirect("cohort:call", programme_slug=programme.slug, cohort_uuid=cohort.uuid)
+    elif request.method == "POST" and form.is_valid():
+        try:
+            call = call_save(
+                programme=programme,
+                cohort=cohort,
+                actor=request.user,
+                data=form.cleaned_data,
+                call=call,
+            )
+        except ValidationError as error:
+            ensure_errors_shown(form, error)
+        else:
+            messages.success(request, f"The call for {cohort.name} has been saved.")
+            return redirect("cohort:call", programme_slug=programme.slug, cohort_uuid=cohort.uuid)
+    return TemplateResponse(
+        request,
+        "cohort/call_form.html",
+        {
+            "cohort": cohort,
+            "call": call,
+            "form": form,
+            "question_form": question_form,
+            "questions": call.questions.all() if call else [],
+            "public_url": request.build_absolute_uri(
+                reverse("apply", kwargs={"call_uuid": call.uuid})
+            )
+            if call
+            else "",
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_POST
+@role_required(Role.STAFF)
+def question_remove_view(request, programme_slug, question_uuid):
+    question = get_object_or_404(
+        ApplicationQuestion.objects.select_related("call__cohort"),
+        programme=request.programme,
+        uuid=question_uuid,
+    )
+    try:
+        question_delete(question=question, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "The question has been removed.")
+    return redirect(
+        "cohort:call", programme_slug=programme_slug, cohort_uuid=question.call.cohort.uuid
+    )
+
+
+@role_required(Role.STAFF)
+def application_list_view(request, programme_slug, cohort_uuid):
+    programme = request.programme
+    cohort, call = _call_or_404(programme, cohort_uuid)
+    if call is None:
+        messages.info(request, f"{cohort.name} has no call for applications yet. Open one here.")
+        return redirect("cohort:call", programme_slug=programme.slug, cohort_uuid=cohort.uuid)
+    filters = ApplicationFilterForm(request.GET or None)
+    query = status = ""
+    if filters.is_valid():
+        query = filters.cleaned_data["q"].strip()
+        status = filters.cleaned_data["status"]
+    applications = application_list(call=call, viewer=request.user, query=query, status=status)
+    page = Paginator(applications, PAGE_SIZE).get_page(request.GET.get("page"))
+    ready = [
+        a
+        for a in application_list(call=call, viewer=request.user, status=Application.Status.APPLIED)
+        if a.review_count
+        and meets_shortlist_rule(
+            call, {"count": a.review_count, "mean": a.mean_score, "spread": a.spread}
+        )
+    ]
+    return TemplateResponse(
+        request,
+        "cohort/application_list.html",
+        {
+            "cohort": cohort,
+            "call": call,
+            "page": page,
+            "filters": filters,
+            "querystring": _querystring_without_page(request),
+            "ready_count": len(ready),
+            "funnel": next(
+                (r for r in recruitment_funnel(programme=programme) if r["cohort"].pk == cohort.pk),
+                None,
+            ),
+        },
+    )
+
+
+@require_POST
+@role_required(Role.STAFF)
+def call_shortlist_view(request, programme_slug, cohort_uuid):
+    cohort, call = _call_or_404(request.programme, cohort_uuid)
+    if call is None:
+        messages.info(request, f"{cohort.name} has no call for applications yet. Open one here.")
+        return redirect("cohort:call", programme_slug=programme_slug, cohort_uuid=cohort.uuid)
+    count = call_shortlist_by_rule(call=call, actor=request.user)
+    if count:
+        messages.success(
+            request,
+            f"{count} application{pluralize(count)} met the rule and "
+            f"{pluralize(count, 'has,have')} been shortlisted.",
+        )
+    else:
+        messages.info(request, "No waiting application meets the shortlisting rule yet.")
+    return redirect("cohort:applications", programme_slug=programme_slug, cohort_uuid=cohort.uuid)
+
+
+def _application_page(request, application, *, forms=None, status=200):
+    """The application with the forms its stage allows; a failed form comes back bound."""
+    programme = request.programme
+    call = application.call
+    reviews = list(application.reviews.select_related("reviewer"))
+    mine = next((r for r in reviews if r.reviewer_id == request.user.pk), None)
+    own = application.email.lower() == request.user.email.lower()
+    criteria = list(ReviewCriterion.objects.filter(programme=programme))
+    summary = review_summary(reviews)
+    forms = forms or {}
+    can_review = application.status == Application.Status.APPLIED and mine is None and not own
+    context = {
+        "application": application,
+        "call": call,
+        "cohort": call.cohort,
+        "questions": [(q, application.answers.get(str(q.uuid), "")) for q in call.questions.all()],
+        "criteria": criteria,
+        "reviews": reviews,
+        "my_review": mine,
+        "own_application": own,
+        # Blind review: other reviewers' scores stay hidden until you have scored, unless the
+        # application has moved on (then the panel's view is the record).
+        "show_scores": mine is not None or application.status != Application.Status.APPLIED,
+        "summary": summary,
+        "meets_rule": bool(summary["count"]) and meets_shortlist_rule(call, summary),
+        "review_form": forms.get("review")
+        or (ReviewForm(criteria=criteria) if can_review else None),
+        "shortlist_form": forms.get("shortlist")
+        or (ShortlistForm() if application.status == Application.Status.APPLIED else None),
+        "interview_form": forms.get("interview")
+        or (InterviewForm() if application.status == Application.Status.SHORTLISTED else None),
+        "decision_form": forms.get("decision")
+        or (None if application.is_final else DecisionForm()),
+        "criteria_names": {str(c.uuid): c.name for c in criteria},
+    }
+    return TemplateResponse(request, "cohort/application_detail.html", context, status=status)
+
+
+def _application_or_404(request, application_uuid):
+    return get_object_or_404(
+        Application.objects.select_related("call__cohort", "fellow"),
+        programme=request.programme,
+        uuid=application_uuid,
+    )
+
+
+@role_required(Role.STAFF)
+def application_detail_view(request, programme_slug, application_uuid):
+    return _application_page(request, _application_or_404(request, application_uuid))
+
+
+def _application_action(request, application_uuid, *, form_name, form, act, success):
+    application = _application_or_404(request, application_uuid)
+    if form.is_valid():
+        try:
+            act(application, form.cleaned_data)
+        except ValidationError as error:
+            ensure_errors_shown(form, error)
+        else:
+            messages.success(request, success(application))
+            return redirect(application.get_absolute_url())
+    return _application_page(request, application, forms={form_name: form}, status=400)
+
+
+@require_POST
+@role_required(Role.STAFF)
+def application_review_view(request, programme_slug, application_uuid):
+    criteria = list(ReviewCriterion.objects.filter(programme=request.programme))
+    return _application_action(
+        request,
+        application_uuid,
+        form_name="review",
+        form=ReviewForm(request.POST, criteria=criteria),
+        act=lambda a, data: review_submit(
+            application=a,
+            reviewer=request.user,
+            scores={k: v for k, v in data.items() if k != "comment"},
+            comment=data["comment"],
+        ),
+        success=lambda a: f"Your scores for {a.full_name} have been saved.",
+    )
+
+
+@require_POST
+@role_required(Role.STAFF)
+def application_shortlist_view(request, programme_slug, application_uuid):
+    return _application_action(
+        request,
+        application_uuid,
+        form_name="shortlist",
+        form=ShortlistForm(request.POST),
+        act=lambda a, data: application_shortlist(
+            application=a, actor=request.user, reason=data["reason"]
+        ),
+        success=lambda a: f"{a.full_name} has been shortlisted for interview.",
+    )
+
+
+@require_POST
+@role_required(Role.STAFF)
+def application_interview_view(request, programme_slug, application_uuid):
+    return _application_action(
+        request,
+        application_uuid,
+        form_name="interview",
+        form=InterviewForm(request.POST),
+        act=lambda a, data: application_record_interview(
+            application=a, actor=request.user, outcome=data["outcome"], notes=data["notes"]
+        ),
+        success=lambda a: f"The interview outcome for {a.full_name} has been recorded.",
+    )
+
+
+@require_POST
+@role_required(Role.STAFF)
+def application_decide_view(request, programme_slug, application_uuid):
+    def success(application):
+        application.refresh_from_db()
+        if application.status == Application.Status.APPOINTED:
+            return (
+                f"{application.full_name} has been appointed to {application.call.cohort}. "
+                f"Their fellow profile is ready and an invitation has gone to "
+                f"{application.email}."
+            )
+        stage = application.get_status_display().lower()
+        return f"{application.full_name}'s application is now {stage}."
+
+    return _application_action(
+        request,
+        application_uuid,
+        form_name="decision",
+        form=DecisionForm(request.POST),
+        act=lambda a, data: application_decide(
+            application=a, actor=request.user, decision=data["decision"], reason=data["reason"]
+        ),
+        success=success,
+    )
+
+
+@role_required(Role.STAFF)
+def funnel_view(request, programme_slug):
+    return TemplateResponse(
+        request,
+        "cohort/funnel.html",
+        {"funnel": recruitment_funnel(programme=request.programme)},
+    )
+
+
+# --- recruitment (public: no account needed) ---------------------------------------------------
+
+
+def apply_programme_view(request, slug):
+    """/apply/<programme>/: the programme's open call, or a page saying when to come back."""
+    with scopes_disabled():
+        programme = get_object_or_404(Programme, slug=slug)
+        today = timezone.localdate()
+        calls = list(
+            RecruitmentCall.objects.filter(
+                programme=programme, opens_on__lte=today, closes_on__gte=today
+            ).select_related("cohort")
+        )
+    if len(calls) == 1:
+        return redirect("apply", call_uuid=calls[0].uuid)
+    return TemplateResponse(
+        request, "cohort/apply_programme.html", {"programme": programme, "calls": calls}
+    )
+
+
+def apply_view(request, call_uuid):
+    """The public expression-of-interest form of one call."""
+    with scopes_disabled():
+        call = get_object_or_404(
+            RecruitmentCall.objects.select_related("cohort", "programme"), uuid=call_uuid
+        )
+    programme = call.programme
+    form = ExpressionOfInterestForm(request.POST or None)
+    closed_message = call_closed_message(call)
+    if request.method == "POST" and not closed_message and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k != "agree"}
+        try:
+            with scope(programme=programme):
+                application_express_interest(call=call, data=data)
+        except ValidationError as error:
+            ensure_errors_shown(form, error)
+        else:
+            return TemplateResponse(
+                request,
+                "cohort/apply_received.html",
+                {"programme": programme, "call": call, "email": data["email"]},
+            )
+    return TemplateResponse(
+        request,
+        "cohort/apply.html",
+        {"programme": programme, "call": call, "form": form, "closed_message": closed_message},
+        status=400 if request.method == "POST" else (410 if closed_message else 200),
+    )
+
+
+def application_continue_view(request, token):
+    """The applicant's private page (the link in their email): the formal application while
+    the call is open, then what they sent and where it stands."""
+    with scopes_disabled():
+        application = get_object_or_404(
+            Application.objects.select_related("call__cohort", "programme"), token=token
+        )
+    programme = application.programme
+    with scope(programme=programme):
+        questions = list(application.call.questions.all())
+        form = None
+        if application.submitted_at is None and application.status == Application.Status.INTEREST:
+            form = ApplicationForm(request.POST or None, questions=questions)
+            if request.method == "POST" and "withdraw" not in request.POST and form.is_valid():
+                try:
+                    application_submit(application=application, answers=form.cleaned_data)
+                except ValidationError as error:
+                    ensure_errors_shown(form, error)
+                else:
+                    messages.success(request, "Thank you. Your application has been sent.")
+                    return redirect("application_continue", token=token)
+        if request.method == "POST" and "withdraw" in request.POST and not application.is_final:
+            application_decide(
+                application=application,
+                actor=None,
+                decision=Application.Status.WITHDRAWN,
+                reason="Withdrawn by the applicant.",
+            )
+            messages.success(request, "Your application has been withdrawn.")
+            return redirect("application_continue", token=token)
+        answers = [(q, application.answers.get(str(q.uuid), "")) for q in questions]
+        return TemplateResponse(
+            request,
+            "cohort/application_continue.html",
+            {
+                "programme": programme,
+                "application": application,
+                "call": application.call,
+                "form": form,
+                "answers": answers,
+                "call_open": application.call.is_open(),
+            },
+            status=400 if request.method == "POST" and form is not None else 200,
+        )
 
 
 @role_required(Role.STAFF)

@@ -17,6 +17,14 @@ urlpatterns = [
         cohort_views.invitation_accept_view,
         name="invitation_accept",
     ),
+    # Public recruitment pages: anyone may express interest while a call is open.
+    path("apply/<uuid:call_uuid>/", cohort_views.apply_view, name="apply"),
+    path(
+        "apply/continue/<str:token>/",
+        cohort_views.application_continue_view,
+        name="application_continue",
+    ),
+    path("apply/<slug:slug>/", cohort_views.apply_programme_view, name="apply_programme"),
     path(
         "notifications/unsubscribe/<str:token>/",
         notification_views.unsubscribe_view,

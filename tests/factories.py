@@ -1,10 +1,11 @@
 """Every test factory, in one place."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import factory
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from cohort.models import (
     Cohort,
@@ -150,3 +151,56 @@ class AnnouncementFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"Announcement {n}")
     body = "Please read this."
     audience = "programme"
+
+
+class RecruitmentCallFactory(factory.django.DjangoModelFactory):
+    """An open call (today is inside its dates) for a cohort of the programme."""
+
+    class Meta:
+        model = "cohort.RecruitmentCall"
+
+    programme = factory.SubFactory(ProgrammeFactory)
+    cohort = factory.SubFactory(CohortFactory, programme=factory.SelfAttribute("..programme"))
+    opens_on = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=10))
+    closes_on = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=20))
+
+
+class ApplicationQuestionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "cohort.ApplicationQuestion"
+
+    programme = factory.SelfAttribute("call.programme")
+    call = factory.SubFactory(RecruitmentCallFactory)
+    text = factory.Sequence(lambda n: f"Question {n}: what problem do you want to solve?")
+    max_words = 50
+
+
+class ReviewCriterionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "cohort.ReviewCriterion"
+
+    programme = factory.SubFactory(ProgrammeFactory)
+    name = factory.Sequence(lambda n: f"Criterion {n}")
+
+
+class ApplicationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "cohort.Application"
+
+    programme = factory.SelfAttribute("call.programme")
+    call = factory.SubFactory(RecruitmentCallFactory)
+    email = factory.Sequence(lambda n: f"applicant{n}@nhs.example")
+    full_name = factory.Faker("name", locale="en_GB")
+    profession = Profession.NURSE
+    region = "london"
+    idea = "A service that helps community nurses plan home visits around patients."
+
+
+class MentorshipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "mentoring.Mentorship"
+
+    programme = factory.SelfAttribute("fellow.programme")
+    fellow = factory.SubFactory(FellowFactory)
+    cohort = factory.SelfAttribute("fellow.cohort")
+    mentor = factory.SubFactory(MentorFactory, programme=factory.SelfAttribute("..programme"))

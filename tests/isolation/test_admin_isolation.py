@@ -14,20 +14,26 @@ from django.db import models
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
-from cohort.models import Programme, Role
+from cohort.models import Programme, Review, Role
 from cohort.services import audit_log
+from mentoring.models import MatchPair
 from notifications.models import AnnouncementReceipt, Preference
 
 from ..factories import (
     AnnouncementFactory,
+    ApplicationFactory,
+    ApplicationQuestionFactory,
     CohortFactory,
     FellowFactory,
     InvitationFactory,
     MembershipFactory,
     MentorFactory,
+    MentorshipFactory,
     NotificationFactory,
     OrganisationFactory,
     OutboxMessageFactory,
+    RecruitmentCallFactory,
+    ReviewCriterionFactory,
     VentureFactory,
 )
 from .conftest import A_NON_STAFF
@@ -87,6 +93,30 @@ SAMPLES: dict[str, Callable[[Programme, object], models.Model]] = {
         programme=programme,
         fellow=FellowFactory(programme=programme, user=_member_user(programme, Role.FELLOW)),
     ),
+    "cohort.RecruitmentCall": lambda programme, staff: RecruitmentCallFactory(programme=programme),
+    "cohort.ApplicationQuestion": lambda programme, staff: ApplicationQuestionFactory(
+        call=RecruitmentCallFactory(programme=programme)
+    ),
+    "cohort.ReviewCriterion": lambda programme, staff: ReviewCriterionFactory(programme=programme),
+    "cohort.Application": lambda programme, staff: ApplicationFactory(
+        call=RecruitmentCallFactory(programme=programme)
+    ),
+    "cohort.Review": lambda programme, staff: Review.objects.create(
+        programme=programme,
+        application=ApplicationFactory(call=RecruitmentCallFactory(programme=programme)),
+        reviewer=staff,
+        scores={},
+        score=3,
+    ),
+    "mentoring.Mentorship": lambda programme, staff: MentorshipFactory(
+        fellow=FellowFactory(programme=programme, user=_member_user(programme, Role.FELLOW))
+    ),
+    "mentoring.MatchPair": lambda programme, staff: MatchPair.objects.create(
+        programme=programme,
+        cohort=(fellow := FellowFactory(programme=programme)).cohort,
+        fellow=fellow,
+        mentor=MentorFactory(programme=programme),
+    ),
     "notifications.Notification": lambda programme, staff: NotificationFactory(
         programme=programme, recipient=staff
     ),
@@ -122,6 +152,13 @@ EDITS: dict[str, tuple[str, str]] = {
     "cohort.Mentor": ("job_title", "Taken over"),
     "cohort.AuditEvent": ("action", "taken.over"),
     "cohort.Venture": ("name", "Taken over"),
+    "cohort.RecruitmentCall": ("introduction", "Taken over"),
+    "cohort.ApplicationQuestion": ("text", "Taken over"),
+    "cohort.ReviewCriterion": ("name", "Taken over"),
+    "cohort.Application": ("full_name", "Taken over"),
+    "cohort.Review": ("comment", "Taken over"),
+    "mentoring.Mentorship": ("end_reason", "Taken over"),
+    "mentoring.MatchPair": ("state", "excluded"),
     "notifications.Notification": ("title", "Taken over"),
     "notifications.OutboxMessage": ("subject", "Taken over"),
     "notifications.Preference": ("delivery", "in_app"),

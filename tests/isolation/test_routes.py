@@ -21,6 +21,8 @@ from django_scopes import scope, scopes_disabled
 from cohort.models import Invitation, Membership, Programme, Role
 
 from ..factories import (
+    ApplicationFactory,
+    ApplicationQuestionFactory,
     CohortFactory,
     FellowFactory,
     InvitationFactory,
@@ -28,6 +30,8 @@ from ..factories import (
     MentorFactory,
     NotificationFactory,
     OutboxMessageFactory,
+    RecruitmentCallFactory,
+    ReviewCriterionFactory,
 )
 from .conftest import A_NON_STAFF, B_MEMBERS
 from .support import PROGRAMME_PREFIX, Route, all_routes, assert_unchanged, programme_snapshot
@@ -111,6 +115,22 @@ SAMPLES: dict[str, Sample] = {
         make=lambda programme: MentorFactory(programme=programme).uuid,
         missing=uuid.uuid4,
     ),
+    "criterion_uuid": Sample(
+        make=lambda programme: ReviewCriterionFactory(programme=programme).uuid,
+        missing=uuid.uuid4,
+    ),
+    "question_uuid": Sample(
+        make=lambda programme: (
+            ApplicationQuestionFactory(call=RecruitmentCallFactory(programme=programme)).uuid
+        ),
+        missing=uuid.uuid4,
+    ),
+    "application_uuid": Sample(
+        make=lambda programme: (
+            ApplicationFactory(call=RecruitmentCallFactory(programme=programme)).uuid
+        ),
+        missing=uuid.uuid4,
+    ),
     "message_uuid": Sample(
         make=lambda programme: OutboxMessageFactory(programme=programme, status="failed").uuid,
         missing=uuid.uuid4,
@@ -131,9 +151,20 @@ POST_PAYLOADS: dict[str, dict[str, str]] = {
         "ends_on": "2031-08-31",
     },
     "cohort:cohort_edit": {"name": "Renamed", "starts_on": "2030-09-01", "ends_on": "2031-08-31"},
+    "cohort:recruitment": {"name": "Smuggled criterion"},
+    "cohort:call": {
+        "call-opens_on": "2030-01-01",
+        "call-closes_on": "2030-02-01",
+        "call-reviews_required": "2",
+        "call-shortlist_threshold": "3",
+        "call-max_score_spread": "1",
+    },
+    "cohort:application_decide": {"decision": "declined", "reason": "Intruder"},
+    "cohort:application_shortlist": {"reason": "Intruder"},
     "notifications:preferences": {
         "announcement": "in_app",
         "membership": "in_app",
+        "mentorship": "in_app",
         "reminder": "in_app",
     },
     "notifications:announcement_create": {
@@ -163,6 +194,18 @@ ROUTE_ACCESS: dict[str, str] = {
     "cohort:fellow": MEMBERS,
     "cohort:mentor": MEMBERS,
     "cohort:my_profile": MEMBERS,
+    "cohort:recruitment": STAFF,
+    "cohort:funnel": STAFF,
+    "cohort:criterion_remove": STAFF,
+    "cohort:call": STAFF,
+    "cohort:question_remove": STAFF,
+    "cohort:applications": STAFF,
+    "cohort:call_shortlist": STAFF,
+    "cohort:application": STAFF,
+    "cohort:application_review": STAFF,
+    "cohort:application_shortlist": STAFF,
+    "cohort:application_interview": STAFF,
+    "cohort:application_decide": STAFF,
     "notifications:list": MEMBERS,
     "notifications:read_all": MEMBER_ACTION,
     "notifications:preferences": MEMBERS,
@@ -183,6 +226,11 @@ NON_PROGRAMME_ROUTES: dict[str, str] = {
     "readyz": "readiness probe, reads no rows",
     "home": "programme picker: lists only the signed-in person's memberships",
     "invitation_accept": "the secret token is the credential; the email must match to accept",
+    "apply_programme": "public by design: names a programme's open calls, reads nothing else",
+    "apply": "public by design: the expression-of-interest form of one call (by UUID); it "
+    "only creates an application in that call",
+    "application_continue": "the secret token in the applicant's email is the credential; it "
+    "shows and changes only that one application",
     "notifications_unsubscribe": "a signed token is the credential; it only switches that "
     "person's optional emails of one kind to in-app",
     # allauth: the signed-in person's own account.

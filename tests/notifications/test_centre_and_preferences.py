@@ -112,13 +112,23 @@ def test_preferences_page_saves_choices(client_for, fellow_a, programme_a):
     assert "Requests to sign off a record" in page  # listed as always on
     response = client.post(
         url,
-        {"announcement": "digest", "membership": "in_app", "reminder": "immediately"},
+        {
+            "announcement": "digest",
+            "membership": "in_app",
+            "mentorship": "digest",
+            "reminder": "immediately",
+        },
         follow=True,
     )
     assert b"Your notification settings have been saved." in response.content
     with scopes_disabled():
         chosen = dict(Preference.objects.filter(user=fellow_a).values_list("kind", "delivery"))
-    assert chosen == {"announcement": "digest", "membership": "in_app", "reminder": "immediately"}
+    assert chosen == {
+        "announcement": "digest",
+        "membership": "in_app",
+        "mentorship": "digest",
+        "reminder": "immediately",
+    }
 
 
 def test_preferences_bad_input_is_explained(client_for, fellow_a, programme_a):
