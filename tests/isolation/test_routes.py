@@ -28,6 +28,7 @@ from ..factories import (
     InvitationFactory,
     MembershipFactory,
     MentorFactory,
+    MentorshipFactory,
     NotificationFactory,
     OutboxMessageFactory,
     RecruitmentCallFactory,
@@ -82,6 +83,18 @@ def _announcement_for_everyone(programme: Programme):
         )
 
 
+def _match_pair(programme: Programme):
+    from mentoring.models import MatchPair
+
+    fellow = FellowFactory(programme=programme)
+    return MatchPair.objects.create(
+        programme=programme,
+        cohort=fellow.cohort,
+        fellow=fellow,
+        mentor=MentorFactory(programme=programme),
+    )
+
+
 SAMPLES: dict[str, Sample] = {
     "invitation_uuid": Sample(
         make=lambda programme: InvitationFactory(programme=programme, role=Role.STAFF).uuid,
@@ -131,6 +144,14 @@ SAMPLES: dict[str, Sample] = {
         ),
         missing=uuid.uuid4,
     ),
+    "pair_uuid": Sample(
+        make=lambda programme: _match_pair(programme).uuid,
+        missing=uuid.uuid4,
+    ),
+    "mentorship_uuid": Sample(
+        make=lambda programme: MentorshipFactory(fellow=FellowFactory(programme=programme)).uuid,
+        missing=uuid.uuid4,
+    ),
     "message_uuid": Sample(
         make=lambda programme: OutboxMessageFactory(programme=programme, status="failed").uuid,
         missing=uuid.uuid4,
@@ -161,6 +182,8 @@ POST_PAYLOADS: dict[str, dict[str, str]] = {
     },
     "cohort:application_decide": {"decision": "declined", "reason": "Intruder"},
     "cohort:application_shortlist": {"reason": "Intruder"},
+    "mentoring:match_pair": {"action": "exclude"},
+    "mentoring:mentorship_end": {"reason": "Ended by an intruder"},
     "notifications:preferences": {
         "announcement": "in_app",
         "membership": "in_app",
@@ -206,6 +229,13 @@ ROUTE_ACCESS: dict[str, str] = {
     "cohort:application_shortlist": STAFF,
     "cohort:application_interview": STAFF,
     "cohort:application_decide": STAFF,
+    "mentoring:matching": STAFF,
+    "mentoring:matching_cohort": STAFF,
+    "mentoring:matching_run": STAFF,
+    "mentoring:matching_publish": STAFF,
+    "mentoring:match_pair": STAFF,
+    "mentoring:mentorships": MEMBERS,
+    "mentoring:mentorship_end": STAFF,
     "notifications:list": MEMBERS,
     "notifications:read_all": MEMBER_ACTION,
     "notifications:preferences": MEMBERS,
