@@ -6,7 +6,7 @@ MANAGE := $(UV) run --frozen python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help run setup check-tools install migrate seed static test lint format worker beat
+.PHONY: help run setup check-tools install migrate seed static test lint format worker beat bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -65,3 +65,6 @@ worker: install ## A Celery worker (needs REDIS_URL)
 
 beat: install ## Celery beat, the scheduler (needs REDIS_URL)
 	$(UV) run --frozen celery -A config beat --loglevel=INFO
+
+bench: migrate ## Run the benchmarks (results in benchmarks/results/)
+	$(UV) run --frozen python -m benchmarks.matching
