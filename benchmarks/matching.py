@@ -134,11 +134,11 @@ def main() -> int:
                     proposals = MatchPair.objects.filter(cohort=cohort).count()
                     assert proposals == len(result.proposals)
                 # The assignment alone, on the same profiles the service builds.
-                fellows = services._fellow_profiles(
+                fellows = services.fellow_profiles(
                     Fellow.objects.filter(cohort=cohort).prefetch_related("ventures")
                 )
                 places = services.mentor_places(programme=programme)
-                mentors = [services._mentor_profile(p["mentor"], CAPACITY) for p in places.values()]
+                mentors = [services.mentor_profile(p["mentor"], CAPACITY) for p in places.values()]
                 for _ in range(RUNS):
                     started = time.perf_counter()
                     propose(fellows, mentors)

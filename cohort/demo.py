@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
@@ -23,6 +24,8 @@ from django.utils.module_loading import autodiscover_modules
 from django_scopes import scope, scopes_disabled
 
 from .models import (
+    Application,
+    ApplicationQuestion,
     AuditEvent,
     Cohort,
     EqualityData,
@@ -33,6 +36,9 @@ from .models import (
     Organisation,
     Profession,
     Programme,
+    RecruitmentCall,
+    Review,
+    ReviewCriterion,
     Role,
     TrainingArrangement,
     Venture,
@@ -53,6 +59,74 @@ CEP_FELLOWS = 104
 CEP_RETURNERS = 16  # 15% of 104
 CEP_OOPE = 12
 CEP_LTFT = 9  # with OOPE: 21 of 104, one in five
+
+# The rest of the published funnel: 166 expressions of interest, 130 applications, 104 appointed.
+CEP_INTEREST_ONLY = 36
+CEP_BELOW_RULE = 14
+CEP_WITHDREW = 6
+CEP_NOT_RECOMMENDED = 6
+
+REVIEW_CRITERIA = [
+    ("Clinical need and patient benefit", "Is the problem real, and who would be better off?"),
+    ("Innovation", "Is the idea new, or a clear improvement on what exists?"),
+    ("Feasibility and plan", "Can it be built and tested in the year, with this team?"),
+    ("Commitment and development", "Does the applicant know what they need to learn?"),
+]
+APPLICATION_QUESTIONS = [
+    (
+        "What problem in the NHS do you want to solve, and for whom?",
+        "Describe the patients or staff affected and how you know.",
+    ),
+    (
+        "What have you done so far?",
+        "For example research, a prototype, a pilot, a company formed or funding applied for.",
+    ),
+    (
+        "What do you want from the programme and a mentor?",
+        "Tell us what you need to learn and the help you are looking for.",
+    ),
+]
+CEP_CALL_INTRODUCTION = (
+    "The NHS Clinical Entrepreneur Programme supports doctors, nurses, midwives, pharmacists, "
+    "allied health professionals and healthcare scientists who want to build a venture while "
+    "they keep working in the NHS. Fellows get an industry mentor, Pit Stop events and a "
+    "Personal Development Plan for the year."
+)
+CEP_SAMPLE_ANSWERS = [
+    "Patients wait hours in the emergency department while staff re-enter the same "
+    "observations into three systems. I have timed it on my own shifts.",
+    "I have built a paper prototype, tested it with twelve colleagues and registered a company.",
+    "I need to learn how the NHS buys new products and how to raise a first round.",
+    "A mentor who has taken a medical device through regulation would save me a year.",
+    "We ran a four-week pilot on one ward and halved the time to escalate a deteriorating patient.",
+]
+OPEN_COHORT_NAME = "Cohort 12 — 2027/28"
+# (stage, who has scored it, decision reason): this year's applications, one per situation a
+# staff member meets in a live call.
+OPEN_CALL_APPLICANTS = [
+    ("interest", "none", ""),
+    ("interest", "none", ""),
+    ("interest", "none", ""),
+    ("interest", "none", ""),
+    ("interest", "none", ""),
+    ("applied", "both", ""),  # meets the rule: ready to shortlist
+    ("applied", "both", ""),  # reviewers disagree: the team decides
+    ("applied", "tony", ""),  # waiting for Sarah's blind score
+    ("applied", "tony", ""),
+    ("applied", "none", ""),
+    ("shortlisted", "both", ""),
+    ("interviewed", "both", ""),  # recommended: ready to appoint
+    ("withdrawn", "none", "Withdrew: has taken up a fellowship abroad."),
+    ("declined", "both", "Below the shortlisting threshold of 3.5."),
+]
+OPEN_CALL_SCORES = {
+    (5, 0): [4, 4, 4, 5],
+    (5, 1): [4, 5, 4, 4],
+    (6, 0): [5, 5, 5, 4],
+    (6, 1): [2, 3, 2, 3],
+    (13, 0): [2, 3, 2, 2],
+    (13, 1): [3, 2, 2, 3],
+}
 
 CEP_PARTNERS = [
     "AstraZeneca",
@@ -439,6 +513,8 @@ class DemoSeeder:
             self._seed_cep_mentors(cep, organisations, rng)
             self._seed_cep_fellows(cep, cohort, rng)
             self._seed_invitations(cep, staff)
+            self._seed_cep_recruitment(cep, cohort, [staff, second_staff])
+            self._seed_open_call(cep, [staff, second_staff])
         return cep
 
     def _seed_cep_mentors(self, cep, organisations, rng) -> None:
@@ -454,6 +530,12 @@ class DemoSeeder:
                 else:
                     email = self._email(full_name, org_name)
                 title, expertise = MENTOR_ROLES[(index + slot) % len(MENTOR_ROLES)]
+                sectors = ORG_SECTORS.get(org_name, ["other"])
+                if email == MENTOR_EMAIL:
+                    # The demo mentor suits the demo fellow's digital venture and her need.
+                    title = "Head of Digital Health Ventures"
+                    expertise = "fundraising and investment readiness, digital product strategy"
+                    sectors = ["digital", "ai_data", "pharma"]
                 user = self.user(email, full_name)
                 membership_grant(
                     programme=cep, user=user, role=Role.MENTOR, via=AuditEvent.Via.COMMAND
@@ -466,7 +548,10 @@ class DemoSeeder:
                         "job_title": title,
                         "expertise": expertise,
                         "capacity": 3,
-                        "sectors": ORG_SECTORS.get(org_name, ["other"]),
+                        "sectors": sectors,
+                        "region": NHSRegion.LONDON
+                        if email == MENTOR_EMAIL
+                        else list(NHSRegion)[index % len(NHSRegion)],
                     },
                 )
                 self.summary.mentors += 1
@@ -590,6 +675,232 @@ class DemoSeeder:
                     target=invitation,
                     changes={"email": email, "role": role},
                     via=AuditEvent.Via.COMMAND,
+                )
+
+    # --- recruitment ------------------------------------------------------------------------
+    def _criteria(self, programme) -> list[ReviewCriterion]:
+        return [
+            ReviewCriterion.objects.update_or_create(
+                programme=programme,
+                name=name,
+                defaults={"description": description, "position": position},
+            )[0]
+            for position, (name, description) in enumerate(REVIEW_CRITERIA, start=1)
+        ]
+
+    def _questions(self, call) -> None:
+        for position, (text, hint) in enumerate(APPLICATION_QUESTIONS, start=1):
+            ApplicationQuestion.objects.update_or_create(
+                programme=call.programme,
+                call=call,
+                position=position,
+                defaults={"text": text, "help_text": hint, "max_words": 300},
+            )
+
+    def _review(self, application, reviewer, criteria, scores, when) -> None:
+        values = {str(c.uuid): score for c, score in zip(criteria, scores, strict=True)}
+        mean = Decimal(sum(scores)) / len(scores)
+        Review.objects.update_or_create(
+            application=application,
+            reviewer=reviewer,
+            defaults={
+                "programme": application.programme,
+                "scores": values,
+                "score": mean.quantize(Decimal("0.01")),
+                "submitted_at": when,
+            },
+        )
+
+    @staticmethod
+    def _scores(rng, low: int, high: int, count: int) -> list[int]:
+        return [rng.randint(low, high) for _ in range(count)]
+
+    def _seed_cep_recruitment(self, cep, cohort, reviewers) -> None:
+        """The first cohort's intake as published: over 160 expressions of interest, 130
+        applications, 104 appointed (each appointed application is the fellow's own)."""
+        rng = random.Random(1604)
+        criteria = self._criteria(cep)
+        call, _ = RecruitmentCall.objects.update_or_create(
+            programme=cep,
+            cohort=cohort,
+            defaults={
+                "opens_on": date(2016, 2, 1),
+                "closes_on": date(2016, 3, 31),
+                "introduction": CEP_CALL_INTRODUCTION,
+                "reviews_required": 2,
+                "shortlist_threshold": Decimal("3.5"),
+                "max_score_spread": Decimal("1.0"),
+            },
+        )
+        self._questions(call)
+        questions = list(call.questions.all())
+
+        def moment(month: int, day: int):
+            return timezone.make_aware(datetime(2016, month, day, 10, 0))
+
+        fellows = list(
+            Fellow.objects.filter(cohort=cohort).select_related("user").prefetch_related("ventures")
+        )
+        # Outcomes of the 62 people who did not become fellows: 36 never sent the full
+        # application, 14 fell below the rule, 6 withdrew after shortlisting, 6 were not
+        # recommended at interview.
+        others = (
+            [("interest", "")] * CEP_INTEREST_ONLY
+            + [("declined", "Below the shortlisting threshold of 3.5.")] * CEP_BELOW_RULE
+            + [("withdrawn", "Withdrew after shortlisting: could not get study leave.")]
+            * CEP_WITHDREW
+            + [("declined", "Not recommended at interview.")] * CEP_NOT_RECOMMENDED
+        )
+        names = self._names(rng, len(others), offset=40)
+        people = [(f, "appointed", "") for f in fellows] + [
+            (name, outcome, reason) for name, (outcome, reason) in zip(names, others, strict=True)
+        ]
+        for index, (person, outcome, reason) in enumerate(people):
+            if isinstance(person, Fellow):
+                fellow = person
+                venture = next(iter(fellow.ventures.all()), None)
+                data = {
+                    "email": fellow.user.email,
+                    "full_name": fellow.user.full_name.removeprefix("Dr "),
+                    "profession": fellow.profession,
+                    "grade": fellow.grade,
+                    "specialty": fellow.specialty,
+                    "employer": fellow.employer,
+                    "region": fellow.region,
+                    "idea": venture.summary if venture else fellow.interests,
+                }
+            else:
+                fellow = None
+                profession = rng.choice(PROFESSION_MIX)
+                region = rng.choice(list(NHSRegion))
+                who, what = VENTURE_PROBLEMS[index % len(VENTURE_PROBLEMS)]
+                data = {
+                    "email": self._email(person, "nhs"),
+                    "full_name": person,
+                    "profession": profession,
+                    "grade": rng.choice(GRADES[profession]),
+                    "specialty": rng.choice(SPECIALTIES[profession]),
+                    "employer": rng.choice(EMPLOYERS[region]),
+                    "region": region,
+                    "idea": f"I want to help {who} {what}.",
+                }
+            applied = outcome != "interest"
+            shortlisted = outcome == "appointed" or reason.startswith(("Withdrew", "Not recom"))
+            interviewed = outcome == "appointed" or reason.startswith("Not recommended")
+            day = 1 + index % 27
+            application, _ = Application.objects.update_or_create(
+                call=call,
+                email=data.pop("email"),
+                defaults={
+                    **data,
+                    "programme": cep,
+                    "status": outcome,
+                    "fellow": fellow,
+                    "expressed_at": moment(2, day),
+                    "submitted_at": moment(3, day) if applied else None,
+                    "shortlisted_at": moment(4, 20) if shortlisted else None,
+                    "interviewed_at": moment(5, 10 + index % 15) if interviewed else None,
+                    "interview_outcome": (
+                        "recommended" if outcome == "appointed" else "not_recommended"
+                    )
+                    if interviewed
+                    else "",
+                    "decided_at": moment(6, 15) if outcome != "interest" else None,
+                    "decision_reason": reason or "",
+                    "answers": {
+                        str(q.uuid): CEP_SAMPLE_ANSWERS[(index + n) % len(CEP_SAMPLE_ANSWERS)]
+                        for n, q in enumerate(questions)
+                    }
+                    if applied
+                    else {},
+                },
+            )
+            if not applied:
+                continue
+            strong = shortlisted
+            for offset, reviewer in enumerate(reviewers):
+                scores = (
+                    self._scores(rng, 3, 5, len(criteria))
+                    if strong
+                    else self._scores(rng, 1, 3, len(criteria))
+                )
+                if strong and sum(scores) / len(scores) < 3.5:
+                    scores = [max(s, 4) for s in scores]
+                self._review(application, reviewer, criteria, scores, moment(4, 1 + offset))
+
+    def _seed_open_call(self, cep, reviewers) -> None:
+        """This year's intake, open now, with applications at every stage for staff to work on."""
+        rng = random.Random(2027)
+        criteria = self._criteria(cep)
+        cohort, _ = Cohort.objects.get_or_create(
+            programme=cep,
+            name=OPEN_COHORT_NAME,
+            defaults={"starts_on": date(2027, 9, 1), "ends_on": date(2028, 8, 31)},
+        )
+        today = timezone.localdate()
+        call, _ = RecruitmentCall.objects.update_or_create(
+            programme=cep,
+            cohort=cohort,
+            defaults={
+                # Kept open around the day the demo is loaded.
+                "opens_on": today - timedelta(days=21),
+                "closes_on": today + timedelta(days=60),
+                "introduction": CEP_CALL_INTRODUCTION,
+                "reviews_required": 2,
+                "shortlist_threshold": Decimal("3.5"),
+                "max_score_spread": Decimal("1.0"),
+            },
+        )
+        self._questions(call)
+        questions = list(call.questions.all())
+        sarah, tony = reviewers
+        now = timezone.now()
+        for index, (stage, reviews, reason) in enumerate(OPEN_CALL_APPLICANTS):
+            full_name = self._names(rng, len(OPEN_CALL_APPLICANTS), offset=77)[index]
+            profession = [Profession.DOCTOR, Profession.NURSE, Profession.PHARMACIST][index % 3]
+            region = list(NHSRegion)[index % len(NHSRegion)]
+            who, what = VENTURE_PROBLEMS[index % len(VENTURE_PROBLEMS)]
+            applied = stage != "interest"
+            application, _ = Application.objects.update_or_create(
+                call=call,
+                email=self._email(full_name, "nhs"),
+                defaults={
+                    "programme": cep,
+                    "full_name": full_name,
+                    "profession": profession,
+                    "grade": GRADES[profession][index % len(GRADES[profession])],
+                    "specialty": SPECIALTIES[profession][index % len(SPECIALTIES[profession])],
+                    "employer": EMPLOYERS[region][0],
+                    "region": region,
+                    "idea": f"I want to help {who} {what}.",
+                    "status": stage,
+                    "expressed_at": now - timedelta(days=20 - index),
+                    "submitted_at": now - timedelta(days=14 - index // 2) if applied else None,
+                    "shortlisted_at": now - timedelta(days=3)
+                    if stage in ("shortlisted", "interviewed")
+                    else None,
+                    "interviewed_at": now - timedelta(days=1) if stage == "interviewed" else None,
+                    "interview_outcome": "recommended" if stage == "interviewed" else "",
+                    "interview_notes": "Clear on the problem and the evidence they need."
+                    if stage == "interviewed"
+                    else "",
+                    "decided_at": now - timedelta(days=2) if reason else None,
+                    "decision_reason": reason,
+                    "answers": {
+                        str(q.uuid): CEP_SAMPLE_ANSWERS[(index + n) % len(CEP_SAMPLE_ANSWERS)]
+                        for n, q in enumerate(questions)
+                    }
+                    if applied
+                    else {},
+                },
+            )
+            by = {"both": [sarah, tony], "tony": [tony], "none": []}[reviews]
+            for offset, reviewer in enumerate(by):
+                scores = OPEN_CALL_SCORES.get((index, offset)) or self._scores(
+                    rng, 3, 5, len(criteria)
+                )
+                self._review(
+                    application, reviewer, criteria, scores, now - timedelta(days=5 - offset)
                 )
 
     # --- a second programme, to show multi-tenancy ----------------------------------------

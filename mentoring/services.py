@@ -48,7 +48,7 @@ def mentor_places(*, programme, cohort=None) -> dict[int, dict]:
     }
 
 
-def _fellow_profiles(fellows) -> list[matching.FellowProfile]:
+def fellow_profiles(fellows) -> list[matching.FellowProfile]:
     return [
         matching.FellowProfile(
             key=f.pk,
@@ -60,7 +60,7 @@ def _fellow_profiles(fellows) -> list[matching.FellowProfile]:
     ]
 
 
-def _mentor_profile(mentor, free_places: int = 0) -> matching.MentorProfile:
+def mentor_profile(mentor, free_places: int = 0) -> matching.MentorProfile:
     return matching.MentorProfile(
         key=mentor.pk,
         sectors=frozenset(mentor.sectors or []),
@@ -72,8 +72,8 @@ def _mentor_profile(mentor, free_places: int = 0) -> matching.MentorProfile:
 
 def pair_explanation(*, fellow, mentor) -> tuple[int, list[str]]:
     """The fit of any pair and why (for pins made by staff and for the pages)."""
-    (profile,) = _fellow_profiles([fellow])
-    return matching.explain(profile, _mentor_profile(mentor))
+    (profile,) = fellow_profiles([fellow])
+    return matching.explain(profile, mentor_profile(mentor))
 
 
 def unmatched_fellows(*, cohort):
@@ -107,7 +107,7 @@ def matching_run(*, cohort: Cohort, actor) -> matching.MatchResult:
         fellows = list(unmatched_fellows(cohort=cohort))
         places = mentor_places(programme=programme, cohort=cohort)
         mentors = [
-            _mentor_profile(p["mentor"], p["capacity"] - p["active"] - p["held"])
+            mentor_profile(p["mentor"], p["capacity"] - p["active"] - p["held"])
             for p in places.values()
         ]
         excluded = set(
@@ -115,7 +115,7 @@ def matching_run(*, cohort: Cohort, actor) -> matching.MatchResult:
                 "fellow_id", "mentor_id"
             )
         )
-        result = matching.propose(_fellow_profiles(fellows), mentors, excluded)
+        result = matching.propose(fellow_profiles(fellows), mentors, excluded)
         MatchPair.objects.bulk_create(
             [
                 MatchPair(

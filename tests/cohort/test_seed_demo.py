@@ -6,6 +6,7 @@ from django.core.management import call_command
 from django_scopes import scopes_disabled
 
 from cohort.models import (
+    Application,
     AuditEvent,
     Cohort,
     Fellow,
@@ -14,9 +15,13 @@ from cohort.models import (
     Mentor,
     Organisation,
     Programme,
+    RecruitmentCall,
+    Review,
     Role,
     TrainingArrangement,
 )
+from cohort.selectors import recruitment_funnel
+from mentoring.models import Mentorship
 from notifications.models import Announcement, AnnouncementReceipt, Notification, OutboxMessage
 
 pytestmark = pytest.mark.django_db
@@ -32,6 +37,10 @@ TENANT_MODELS = [
     OutboxMessage,
     Announcement,
     AnnouncementReceipt,
+    Application,
+    Review,
+    RecruitmentCall,
+    Mentorship,
 ]
 
 
@@ -51,7 +60,7 @@ def test_seed_demo_builds_the_first_cep_cohort(capsys):
     assert "pitwall-demo" in output
     assert set(Programme.objects.values_list("slug", flat=True)) == {"cep", "accel"}
     with scopes_disabled():
-        cohort = Cohort.objects.get(programme__slug="cep")
+        cohort = Cohort.objects.get(programme__slug="cep", name="Cohort 1 — 2016/17")
         fellows = Fellow.objects.filter(cohort=cohort)
         assert cohort.name == "Cohort 1 — 2016/17"
         assert fellows.count() == 104
@@ -83,6 +92,46 @@ def test_seed_demo_builds_the_first_cep_cohort(capsys):
         )
         assert mentor_programmes == {"cep", "accel"}
         assert Membership.objects.get(user__email="staff@cep.example").role == Role.STAFF
+
+
+def test_seed_demo_reproduces_the_first_intake_and_matches_every_fellow():
+    call_command("seed_demo")
+    with scopes_disabled():
+        cep = Programme.objects.get(slug="cep")
+        funnel = {row["cohort"].name: row for row in recruitment_funnel(programme=cep)}
+        first = [s["count"] for s in funnel["Cohort 1 — 2016/17"]["stages"]]
+        assert first[0] > 160 and first[1] == 130 and first[-1] == 104
+        assert first == sorted(first, reverse=True)
+        appointed = Application.objects.filter(call__cohort__name="Cohort 1 — 2016/17")
+        assert appointed.filter(status="appointed", fellow__isnull=False).count() == 104
+        # Every application sent was scored by both staff reviewers.
+        sent = appointed.filter(submitted_at__isnull=False)
+        assert Review.objects.filter(application__in=sent).count() == 2 * sent.count()
+        # This year's call is open, with applications waiting at every stage.
+        open_call = RecruitmentCall.objects.get(cohort__name="Cohort 12 — 2027/28")
+        assert open_call.is_open()
+        assert set(open_call.applications.values_list("status", flat=True)) >= {
+            "interest",
+            "applied",
+            "shortlisted",
+            "interviewed",
+            "withdrawn",
+        }
+        # Every fellow of the first cohort has an industry mentor; nobody's mentor is over
+        # capacity; one mentorship ended with a reason and that fellow was matched again.
+        fellows = Fellow.objects.filter(cohort__name="Cohort 1 — 2016/17", programme=cep)
+        active = Mentorship.objects.filter(fellow__in=fellows, ended_on__isnull=True)
+        assert active.count() == 104 == active.values("fellow").distinct().count()
+        assert all(
+            m.mentor.organisation.is_partner for m in active.select_related("mentor__organisation")
+        )
+        for mentor in Mentor.objects.filter(programme=cep):
+            assert active.filter(mentor=mentor).count() <= mentor.capacity
+        ended = Mentorship.objects.get(programme=cep, ended_on__isnull=False)
+        assert ended.end_reason and active.filter(fellow=ended.fellow).exists()
+        demo = active.get(fellow__user__email="fellow@cep.example")
+        assert demo.mentor.user.email == "mentor@cep.example"
+        assert any("Shared sector" in r for r in demo.fit_reasons)
 
 
 def test_seed_demo_shows_notifications_to_the_demo_users():
