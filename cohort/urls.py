@@ -32,4 +32,16 @@ urlpatterns = [
     path("directory/fellows/<uuid:fellow_uuid>/", views.fellow_profile_view, name="fellow"),
     path("directory/mentors/<uuid:mentor_uuid>/", views.mentor_profile_view, name="mentor"),
     path("profile/", views.my_profile_view, name="my_profile"),
+    # bulk import and export
+    path("people/import/", views.people_import_view, name="people_import"),
+    path(
+        "people/import/template/<str:kind>/",
+        views.people_import_template_view,
+        name="people_import_template",
+    ),
+    path(
+        "people/export/<str:kind>/<str:fmt>/",
+        views.people_export_view,
+        name="people_export",
+    ),
 ]
