@@ -585,6 +585,15 @@ def _header_problems(kind: str, header: list[str], rows: list[list[str]]) -> lis
         parts.append(
             f"The header row of a {PeopleKind(kind).label.lower()} file is: {','.join(expected)}"
         )
+        other = next(
+            (k for k, columns in COLUMNS.items() if k != kind and set(columns) == set(present)),
+            None,
+        )
+        if other:
+            parts.append(
+                f"This looks like a file of {PeopleKind(other).label.lower()}: choose "
+                f"{PeopleKind(other).label} above."
+            )
         problems.append(Problem(" ".join(parts), "file"))
     return problems
 
@@ -760,6 +769,16 @@ def import_preview_again(*, programme: Programme, state: dict) -> ImportPreview:
     cohort = None
     if state.get("cohort"):
         cohort = Cohort.objects.filter(programme=programme, uuid=state["cohort"]).first()
+        if cohort is None:
+            return ImportPreview(
+                kind=state["kind"],
+                cohort=None,
+                filename=state.get("filename", ""),
+                columns=COLUMNS[state["kind"]],
+                file_errors=[
+                    Problem("The cohort of this import no longer exists. Choose another.", "cohort")
+                ],
+            )
     return import_check_rows(
         programme=programme,
         kind=state["kind"],

@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from cohort.importing import (
@@ -491,6 +492,7 @@ def test_mentors_file_uploaded_as_fellows(programme_a, cohort):
     [problem] = preview.file_errors
     assert "Missing columns: profession" in problem.message
     assert "organisation" in problem.message
+    assert problem.message.endswith("This looks like a file of mentors: choose Mentors above.")
 
 
 def test_applicants_need_the_cohorts_call(client_for, staff_a, programme_a, cohort):
@@ -768,7 +770,7 @@ def test_the_export_file(client_for, staff_a, programme_a, cohort, ready):
     response = client.get(export_url(programme_a, "fellows", "csv", cohort))
 
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    today = date.today().isoformat()
+    today = timezone.localdate().isoformat()
     assert response["Content-Disposition"] == (
         f'attachment; filename="alpha-fellows-cohort-1-201617-{today}.csv"'
     )
@@ -938,3 +940,27 @@ def test_a_preview_of_one_programme_cannot_be_confirmed_in_another(
     response = client.post(import_url(programme_b), {"import_token": token})
     assert response.status_code == 302
     assert counts() == before
+
+
+def test_a_cohort_removed_before_the_confirmation(client_for, staff_a, programme_a, cohort):
+    client = client_for(staff_a)
+    token = upload(client, programme_a, "fellows", cohort, csv_file(FELLOW_ROWS)).context["token"]
+    with scopes_disabled():
+        cohort.delete()
+    before = counts()
+    response = client.post(import_url(programme_a), {"import_token": token})
+    assert response.status_code == 400
+    assert "The cohort of this import no longer exists." in response.content.decode()
+    assert counts() == before
+
+
+@pytest.mark.parametrize("kind", ["fellows", "mentors", "applicants"])
+def test_the_sample_files_in_the_docs_import_cleanly(programme_a, cohort, call, kind):
+    from django.conf import settings
+
+    for name in ("McLaren", "Verily", "AstraZeneca"):
+        OrganisationFactory(programme=programme_a, name=name)
+    content = (settings.BASE_DIR / "docs" / "samples" / f"{kind}.csv").read_bytes()
+    preview = check(programme_a, kind, cohort, SimpleUploadedFile(f"{kind}.csv", content))
+    assert preview.is_valid, preview_problems(preview) or preview.file_errors
+    assert len(preview.rows) == 3
