@@ -1,6 +1,7 @@
 from django import forms
 from django.forms import inlineformset_factory
 
+from .importing import KINDS_WITH_COHORT, PeopleKind
 from .models import (
     FELLOW_PROFILE_FIELDS,
     MENTOR_PROFILE_FIELDS,
@@ -353,3 +354,50 @@ class ApplicationFilterForm(forms.Form):
     status = forms.ChoiceField(
         label="Stage", required=False, choices=[("", "All stages"), *Application.Status.choices]
     )
+
+
+class PeopleImportForm(forms.Form):
+    """What staff are importing, into which cohort, from which file."""
+
+    kind = forms.ChoiceField(
+        label="Who are you importing?",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose who you are importing."},
+    )
+    cohort = forms.ChoiceField(
+        label="Cohort",
+        required=False,
+        help_text="For fellows, the cohort they join; for applicants, the cohort whose call for "
+        "applications they apply to. Mentors join the programme, not a cohort.",
+        error_messages={"invalid_choice": "Choose one of the programme's cohorts."},
+    )
+    file = forms.FileField(
+        label="Spreadsheet",
+        help_text="A CSV file (.csv) or an Excel workbook (.xlsx) of up to 2 MB and 5,000 rows, "
+        "with the template's header row. Nothing is saved until you confirm.",
+        error_messages={"required": "Choose the file to import.", "empty": "The file is empty."},
+    )
+
+    def __init__(self, *args, cohorts=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        # Built per request from the programme's cohorts (never at import time).
+        self.cohorts = {str(c.uuid): c for c in cohorts}
+        self.fields["kind"].choices = PeopleKind.choices
+        self.fields["cohort"].choices = [
+            ("", "Choose a cohort"),
+            *((str(c.uuid), c.name) for c in cohorts),
+        ]
+
+    def clean_cohort(self):
+        return self.cohorts.get(self.cleaned_data["cohort"])
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") in KINDS_WITH_COHORT and data.get("cohort") is None:
+            self.add_error(
+                "cohort",
+                "Choose the cohort the fellows join"
+                if data["kind"] == PeopleKind.FELLOWS
+                else "Choose the cohort whose call the applicants apply to",
+            )
+        return data

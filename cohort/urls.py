@@ -81,4 +81,16 @@ urlpatterns = [
         views.application_decide_view,
         name="application_decide",
     ),
+    # bulk import and export
+    path("people/import/", views.people_import_view, name="people_import"),
+    path(
+        "people/import/template/<str:kind>/",
+        views.people_import_template_view,
+        name="people_import_template",
+    ),
+    path(
+        "people/export/<str:kind>/<str:fmt>/",
+        views.people_export_view,
+        name="people_export",
+    ),
 ]

@@ -1,5 +1,7 @@
 """Pages of the cohort app: the programme picker, home pages, members, invitations, audit."""
 
+import secrets
+import uuid
 from functools import wraps
 
 from django.contrib import messages
@@ -8,12 +10,13 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import formats, timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django_scopes import scope, scopes_disabled
 
 from .adapters import INVITATION_SESSION_KEY
@@ -32,10 +35,23 @@ from .forms import (
     InvitationForm,
     MemberFilterForm,
     MentorProfileForm,
+    PeopleImportForm,
     QuestionForm,
     ReviewForm,
     ShortlistForm,
     VentureFormSet,
+)
+from .importing import (
+    COLUMN_HELP,
+    COLUMNS,
+    EXPORT_FORMATS,
+    KINDS_WITH_COHORT,
+    PeopleKind,
+    import_commit,
+    import_preview,
+    import_preview_again,
+    import_template,
+    people_export,
 )
 from .models import (
     Application,
@@ -1044,3 +1060,214 @@ def cohort_edit_view(request, programme_slug, cohort_uuid=None):
         {"form": form, "cohort": cohort},
         status=400 if request.method == "POST" else 200,
     )
+
+
+# --- bulk import and export -------------------------------------------------------------------
+
+# Previews waiting for confirmation, in the session (kept on the server: the confirmation reads
+# the rows from here and checks them again, never from the browser).
+IMPORT_SESSION_KEY = "pitwall_people_imports"
+IMPORTS_KEPT = 3
+
+
+def _import_page(request, form, status=200):
+    return TemplateResponse(
+        request,
+        "cohort/people_import.html",
+        {
+            "form": form,
+            "kinds": [
+                {
+                    "kind": kind,
+                    "label": label,
+                    "columns": [(c, COLUMN_HELP[c]) for c in COLUMNS[kind]],
+                }
+                for kind, label in PeopleKind.choices
+            ],
+        },
+        status=status,
+    )
+
+
+def _preview_page(request, preview, *, token="", problem="", status=200):
+    errors = [
+        {"row": row.number, "column": problem.column, "message": problem.message}
+        for row in preview.error_rows
+        for problem in row.errors
+    ]
+    shown = [row for row in preview.rows if row.errors]
+    clean = [row for row in preview.rows if not row.errors]
+    # Every row with a problem, and enough of the others to check the columns line up.
+    shown_clean = clean[: max(0, 200 - len(shown))]
+    shown_numbers = {row.number for row in shown + shown_clean}
+    return TemplateResponse(
+        request,
+        "cohort/people_import_preview.html",
+        {
+            "preview": preview,
+            "kind_label": PeopleKind(preview.kind).label.lower(),
+            "rows": [
+                {"row": row, "cells": row.cells(preview.columns)}
+                for row in preview.rows
+                if row.number in shown_numbers
+            ],
+            "hidden_count": len(preview.rows) - len(shown_numbers),
+            "errors": errors[:50],
+            "more_errors": max(0, len(errors) - 50),
+            "token": token,
+            "problem": problem,
+        },
+        status=status,
+    )
+
+
+def _stash_preview(request, preview) -> str:
+    token = secrets.token_urlsafe(16)
+    kept = dict(request.session.get(IMPORT_SESSION_KEY, {}))
+    # Only the latest few previews are kept; an older one has to be uploaded again.
+    for old in list(kept)[: max(0, len(kept) - IMPORTS_KEPT + 1)]:
+        kept.pop(old)
+    kept[token] = {"programme": request.programme.pk, **preview.state()}
+    request.session[IMPORT_SESSION_KEY] = kept
+    return token
+
+
+def _drop_preview(request, token: str) -> None:
+    kept = dict(request.session.get(IMPORT_SESSION_KEY, {}))
+    if kept.pop(token, None) is not None:
+        request.session[IMPORT_SESSION_KEY] = kept
+
+
+@role_required(Role.STAFF)
+def people_import_view(request, programme_slug):
+    """Upload a file, see every row checked, then confirm: nothing is saved before that."""
+    programme = request.programme
+    if request.method == "POST" and "import_token" in request.POST:
+        return _people_import_confirm(request, programme)
+    cohorts = list(Cohort.objects.filter(programme=programme))
+    initial = {
+        "kind": request.GET.get("kind", "") if request.GET.get("kind") in COLUMNS else "",
+        "cohort": request.GET.get("cohort", ""),
+    }
+    form = PeopleImportForm(
+        request.POST or None, request.FILES or None, cohorts=cohorts, initial=initial
+    )
+    if request.method != "POST":
+        return _import_page(request, form)
+    if form.is_valid():
+        kind, cohort = form.cleaned_data["kind"], form.cleaned_data["cohort"]
+        preview = import_preview(
+            programme=programme,
+            kind=kind,
+            cohort=cohort if kind in KINDS_WITH_COHORT else None,
+            uploaded_file=form.cleaned_data["file"],
+        )
+        if not preview.file_errors:
+            token = _stash_preview(request, preview) if preview.is_valid else ""
+            return _preview_page(request, preview, token=token)
+        for problem in preview.file_errors:
+            form.add_error(
+                problem.column if problem.column in form.fields else "file", problem.message
+            )
+    return _import_page(request, form, status=400)
+
+
+def _people_import_confirm(request, programme):
+    token = request.POST.get("import_token", "")
+    state = request.session.get(IMPORT_SESSION_KEY, {}).get(token)
+    if not state or state.get("programme") != programme.pk or state.get("kind") not in COLUMNS:
+        messages.error(
+            request,
+            "That preview is no longer available, so nothing was imported. Upload the file again.",
+        )
+        return redirect("cohort:people_import", programme_slug=programme.slug)
+    preview = import_preview_again(programme=programme, state=state)
+    if not preview.is_valid:
+        _drop_preview(request, token)
+        return _preview_page(
+            request,
+            preview,
+            problem="Something changed since the preview, so nothing was imported. Fix the rows "
+            "below and upload the file again.",
+            status=400,
+        )
+    try:
+        count = import_commit(
+            programme=programme,
+            kind=preview.kind,
+            cohort=preview.cohort,
+            preview=preview,
+            actor=request.user,
+        )
+    except ValidationError as error:
+        _drop_preview(request, token)
+        return _preview_page(request, preview, problem=" ".join(error.messages), status=400)
+    _drop_preview(request, token)
+    messages.success(request, _imported_message(preview, count))
+    if preview.kind == PeopleKind.APPLICANTS:
+        return redirect("cohort:people_import", programme_slug=programme.slug)
+    role = Role.FELLOW if preview.kind == PeopleKind.FELLOWS else Role.MENTOR
+    return redirect(
+        reverse("cohort:members", kwargs={"programme_slug": programme.slug}) + f"?role={role}"
+    )
+
+
+def _imported_message(preview, count: int) -> str:
+    noun = {
+        PeopleKind.FELLOWS: "fellow" if count == 1 else "fellows",
+        PeopleKind.MENTORS: "mentor" if count == 1 else "mentors",
+        PeopleKind.APPLICANTS: "applicant" if count == 1 else "applicants",
+    }[preview.kind]
+    if preview.kind == PeopleKind.APPLICANTS:
+        return (
+            f"Imported {count} {noun} into the call for {preview.cohort.name}; each has been "
+            "emailed a link to complete their application."
+        )
+    where = f" into {preview.cohort.name}" if preview.kind == PeopleKind.FELLOWS else ""
+    sent = preview.invitations_sent
+    if sent == count:
+        invited = (
+            "each has been sent an invitation."
+            if count > 1
+            else "they have been sent an invitation."
+        )
+    elif sent == 0:
+        invited = "no invitations were needed: they already had the role or an invitation here."
+    else:
+        invited = (
+            f"{sent} have been sent an invitation; the others already had the role or an "
+            "invitation here."
+        )
+    return f"Imported {count} {noun}{where}; {invited}"
+
+
+@require_GET
+@role_required(Role.STAFF)
+def people_import_template_view(request, programme_slug, kind):
+    if kind not in COLUMNS:
+        raise Http404("No such template.")
+    response = HttpResponse(import_template(kind), content_type=EXPORT_FORMATS["csv"])
+    response["Content-Disposition"] = f'attachment; filename="{kind}-template.csv"'
+    return response
+
+
+@require_GET
+@role_required(Role.STAFF)
+def people_export_view(request, programme_slug, kind, fmt):
+    """Download the programme's fellows, mentors or applicants (of one cohort with ?cohort=)."""
+    programme = request.programme
+    if kind not in COLUMNS or fmt not in EXPORT_FORMATS:
+        raise Http404("No such export.")
+    cohort = None
+    if request.GET.get("cohort"):
+        try:
+            cohort_uuid = uuid.UUID(request.GET["cohort"])
+        except ValueError as error:
+            raise Http404("No such cohort.") from error
+        cohort = get_object_or_404(Cohort, programme=programme, uuid=cohort_uuid)
+    content, content_type, filename = people_export(
+        programme=programme, kind=kind, cohort=cohort, fmt=fmt, actor=request.user
+    )
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

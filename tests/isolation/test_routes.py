@@ -42,7 +42,6 @@ pytestmark = pytest.mark.django_db
 ROUTES = all_routes()
 PROGRAMME_ROUTES = [r for r in ROUTES if r.is_programme_route]
 OTHER_ROUTES = [r for r in ROUTES if not r.is_programme_route]
-RECORD_ROUTES = [r for r in PROGRAMME_ROUTES if r.record_kwargs]
 METHODS = ("GET", "POST")
 OUTSIDERS = (*B_MEMBERS, "anonymous")
 
@@ -57,6 +56,10 @@ class Sample:
 
     make: Callable[[Programme], Any]
     missing: Callable[[], Any]
+    # False for an argument that picks a variant of a page (a kind of people, a file format)
+    # rather than a record: every programme has the same values, so there is no record of A
+    # for programme B's members to aim at.
+    names_a_record: bool = True
 
 
 # URL argument name -> a record of the given programme. A route with an argument missing here
@@ -156,7 +159,20 @@ SAMPLES: dict[str, Sample] = {
         make=lambda programme: OutboxMessageFactory(programme=programme, status="failed").uuid,
         missing=uuid.uuid4,
     ),
+    # Bulk import and export: which people, and in which file format.
+    "kind": Sample(
+        make=lambda programme: "fellows", missing=lambda: "nothing", names_a_record=False
+    ),
+    "fmt": Sample(make=lambda programme: "csv", missing=lambda: "nothing", names_a_record=False),
 }
+
+# Routes addressing a record of a programme (a route whose arguments only pick a variant of a
+# page is covered by the outsider and role tests, but has no record of A to aim at).
+RECORD_ROUTES = [
+    r
+    for r in PROGRAMME_ROUTES
+    if any(name not in SAMPLES or SAMPLES[name].names_a_record for name in r.record_kwargs)
+]
 
 # A plausible form for routes that take a POST; anything else gets an empty POST.
 POST_PAYLOADS: dict[str, dict[str, str]] = {
@@ -190,6 +206,8 @@ POST_PAYLOADS: dict[str, dict[str, str]] = {
         "mentorship": "in_app",
         "reminder": "in_app",
     },
+    # A confirmation of a preview token that is not in the poster's session.
+    "cohort:people_import": {"import_token": "not-a-preview-of-yours"},
     "notifications:announcement_create": {
         "title": "Posted by an intruder",
         "body": "Let me in.",
@@ -247,6 +265,9 @@ ROUTE_ACCESS: dict[str, str] = {
     "notifications:announcement_create": STAFF,
     "notifications:announcement": MEMBERS,
     "notifications:announcement_dismiss": MEMBER_ACTION,
+    "cohort:people_import": STAFF,
+    "cohort:people_import_template": STAFF,
+    "cohort:people_export": STAFF,
 }
 
 # Every route outside /p/<slug>/ and outside the admin, with why it is safe. A route missing
