@@ -13,6 +13,7 @@ from .models import (
     Membership,
     Mentor,
     Organisation,
+    PeopleImport,
     Programme,
     RecruitmentCall,
     Review,
@@ -244,4 +245,20 @@ class ReviewAdmin(ProgrammeScopedAdmin):
     list_select_related = ["programme", "application__call__cohort", "reviewer"]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(PeopleImport)
+class PeopleImportAdmin(ProgrammeScopedAdmin):
+    """The record of spreadsheet imports: read here, made on the import page."""
+
+    list_display = ["created_at", "kind", "filename", "row_count", "status", "created_by"]
+    list_filter = ["kind", "status"]
+    exclude = ["state"]
+    list_select_related = ["programme", "created_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

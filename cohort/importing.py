@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import zipfile
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import tablib
@@ -34,6 +34,7 @@ from .models import (
     Mentor,
     NHSRegion,
     Organisation,
+    PeopleImport,
     Profession,
     Programme,
     RecruitmentCall,
@@ -1028,3 +1029,100 @@ def people_export(
 def import_template(kind: str) -> bytes:
     """An empty CSV with the header row of a kind, for staff to fill in."""
     return export_content(tablib.Dataset(headers=COLUMNS[kind]), "csv")
+
+
+# --- confirmed imports: run now, or by a background job when the file is large ---------------
+
+# Files up to this many rows are saved during the request (a second or two); larger ones by a
+# Celery job, with a page that shows how it is going.
+INLINE_IMPORT_ROWS = 200
+# A job still "running" after this long died with its worker; its transaction rolled back, so
+# it may be claimed and run again.
+STALE_IMPORT = timedelta(minutes=35)
+
+
+def people_import_queue(*, programme: Programme, state: dict, actor) -> PeopleImport:
+    """Record a confirmed import and run it: now if the file is small, else in the background
+    once this transaction commits."""
+    from .tasks import people_import_run_task
+
+    job = PeopleImport.objects.create(
+        programme=programme,
+        kind=state["kind"],
+        cohort=Cohort.objects.filter(programme=programme, uuid=state.get("cohort")).first()
+        if state.get("cohort")
+        else None,
+        filename=(state.get("filename") or "")[:255],
+        row_count=len(state.get("rows") or []),
+        state={key: state[key] for key in ("kind", "cohort", "filename", "header", "rows")},
+        created_by=actor,
+    )
+    if job.row_count <= INLINE_IMPORT_ROWS:
+        people_import_run(import_id=job.pk)
+        job.refresh_from_db()
+        return job
+
+    def enqueue():
+        try:
+            people_import_run_task.apply_async(
+                kwargs={"import_id": job.pk, "programme_id": programme.pk}, retry=False
+            )
+        except Exception:  # the broker is down: run it here rather than leave it waiting
+            people_import_run(import_id=job.pk)
+
+    transaction.on_commit(enqueue, robust=True)
+    return job
+
+
+def _claim(import_id: int) -> bool:
+    now = timezone.now()
+    claimable = models.Q(status=PeopleImport.Status.QUEUED) | models.Q(
+        status=PeopleImport.Status.RUNNING, started_at__lt=now - STALE_IMPORT
+    )
+    return (
+        PeopleImport.objects.filter(claimable, pk=import_id).update(
+            status=PeopleImport.Status.RUNNING, started_at=now
+        )
+        == 1
+    )
+
+
+def people_import_run(*, import_id: int) -> tuple[PeopleImport | None, ImportPreview | None]:
+    """Check the rows again and save them all, or none with the reasons. Returns the job and
+    the checked preview (with problems on its rows), or (None, None) if another run has it."""
+    if not _claim(import_id):
+        return None, None
+    job = PeopleImport.objects.select_related("programme", "created_by").get(pk=import_id)
+    preview = import_preview_again(programme=job.programme, state=job.state)
+    outcome = {"finished_at": timezone.now(), "state": {}}
+    if not preview.is_valid:
+        outcome.update(
+            status=PeopleImport.Status.FAILED,
+            problem="Something changed since the preview, so nothing was imported. Fix the rows "
+            "below and upload the file again.",
+        )
+    else:
+        try:
+            count = import_commit(
+                programme=job.programme,
+                kind=preview.kind,
+                cohort=preview.cohort,
+                preview=preview,
+                actor=job.created_by,
+            )
+        except ValidationError as error:
+            outcome.update(status=PeopleImport.Status.FAILED, problem=" ".join(error.messages))
+        else:
+            outcome.update(
+                status=PeopleImport.Status.DONE,
+                imported_count=count,
+                invitations_sent=preview.invitations_sent,
+            )
+    outcome["row_problems"] = [
+        {"row": row.number, "column": p.column or "", "message": p.message}
+        for row in preview.error_rows
+        for p in row.errors
+    ] + [{"row": None, "column": p.column or "", "message": p.message} for p in preview.file_errors]
+    PeopleImport.objects.filter(pk=job.pk).update(**outcome)
+    job.refresh_from_db()
+    return job, preview

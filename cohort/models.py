@@ -778,3 +778,49 @@ class Review(models.Model):
 
     def __str__(self):
         return f"Review of {self.application.full_name} by {self.reviewer}"
+
+
+class PeopleImport(models.Model):
+    """A confirmed spreadsheet import. Large files are saved by a background job; every import
+    stays listed (who, when, how many) once its rows have been saved or refused."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting to start"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Imported"
+        FAILED = "failed", "Nothing imported"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=12)
+    cohort = models.ForeignKey(
+        Cohort, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    filename = models.CharField(max_length=255, blank=True)
+    row_count = models.PositiveIntegerField(default=0)
+    # The checked rows, kept only until the job has run (they hold personal data).
+    state = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    imported_count = models.PositiveIntegerField(default=0)
+    invitations_sent = models.PositiveIntegerField(default=0)
+    problem = models.TextField(blank=True)
+    # [{"row": 7, "column": "email", "message": "..."}] when the rows were refused.
+    row_problems = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(programme="programme")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"Import of {self.row_count} {self.kind} ({self.get_status_display().lower()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)

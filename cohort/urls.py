@@ -84,6 +84,11 @@ urlpatterns = [
     # bulk import and export
     path("people/import/", views.people_import_view, name="people_import"),
     path(
+        "people/import/<uuid:import_uuid>/",
+        views.people_import_job_view,
+        name="people_import_job",
+    ),
+    path(
         "people/import/template/<str:kind>/",
         views.people_import_template_view,
         name="people_import_template",

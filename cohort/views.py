@@ -47,11 +47,10 @@ from .importing import (
     EXPORT_FORMATS,
     KINDS_WITH_COHORT,
     PeopleKind,
-    import_commit,
     import_preview,
-    import_preview_again,
     import_template,
     people_export,
+    people_import_queue,
 )
 from .models import (
     Application,
@@ -63,6 +62,7 @@ from .models import (
     Membership,
     Mentor,
     Organisation,
+    PeopleImport,
     Programme,
     RecruitmentCall,
     ReviewCriterion,
@@ -1084,6 +1084,9 @@ def _import_page(request, form, status=200):
                 }
                 for kind, label in PeopleKind.choices
             ],
+            "recent_imports": PeopleImport.objects.filter(programme=request.programme)
+            .select_related("cohort", "created_by")
+            .order_by("-created_at")[:10],
         },
         status=status,
     )
@@ -1181,38 +1184,58 @@ def _people_import_confirm(request, programme):
             "That preview is no longer available, so nothing was imported. Upload the file again.",
         )
         return redirect("cohort:people_import", programme_slug=programme.slug)
-    preview = import_preview_again(programme=programme, state=state)
-    if not preview.is_valid:
-        _drop_preview(request, token)
-        return _preview_page(
-            request,
-            preview,
-            problem="Something changed since the preview, so nothing was imported. Fix the rows "
-            "below and upload the file again.",
-            status=400,
-        )
-    try:
-        count = import_commit(
-            programme=programme,
-            kind=preview.kind,
-            cohort=preview.cohort,
-            preview=preview,
-            actor=request.user,
-        )
-    except ValidationError as error:
-        _drop_preview(request, token)
-        return _preview_page(request, preview, problem=" ".join(error.messages), status=400)
+    job = people_import_queue(programme=programme, state=state, actor=request.user)
     _drop_preview(request, token)
-    messages.success(request, _imported_message(preview, count))
-    if preview.kind == PeopleKind.APPLICANTS:
+    return _after_import(request, job)
+
+
+def _after_import(request, job, preview=None):
+    """Where a confirmed import leads: the people imported, the rows refused, or (for a
+    large file still being saved) the page that follows the job."""
+    programme = request.programme
+    if not job.is_finished:
+        return redirect(
+            "cohort:people_import_job", programme_slug=programme.slug, import_uuid=job.uuid
+        )
+    if job.status == PeopleImport.Status.FAILED:
+        return _import_job_page(request, job, status=400)
+    messages.success(request, _imported_message(job, job.imported_count))
+    if job.kind == PeopleKind.APPLICANTS:
         return redirect("cohort:people_import", programme_slug=programme.slug)
-    role = Role.FELLOW if preview.kind == PeopleKind.FELLOWS else Role.MENTOR
+    role = Role.FELLOW if job.kind == PeopleKind.FELLOWS else Role.MENTOR
     return redirect(
         reverse("cohort:members", kwargs={"programme_slug": programme.slug}) + f"?role={role}"
     )
 
 
-def _imported_message(preview, count: int) -> str:
+@role_required(Role.STAFF)
+def people_import_job_view(request, programme_slug, import_uuid):
+    """One confirmed import: how it is going, what it imported, or why nothing was."""
+    job = get_object_or_404(
+        PeopleImport.objects.select_related("cohort", "created_by"),
+        programme=request.programme,
+        uuid=import_uuid,
+    )
+    return _import_job_page(request, job)
+
+
+def _import_job_page(request, job, status=200):
+    return TemplateResponse(
+        request,
+        "cohort/people_import_job.html",
+        {
+            "job": job,
+            "message": _imported_message(job, job.imported_count)
+            if job.status == PeopleImport.Status.DONE
+            else "",
+        },
+        status=status,
+    )
+
+
+def _imported_message(job, count: int) -> str:
+    """What a finished import did, in words (job: a PeopleImport)."""
+    preview = job
     noun = {
         PeopleKind.FELLOWS: "fellow" if count == 1 else "fellows",
         PeopleKind.MENTORS: "mentor" if count == 1 else "mentors",
@@ -1220,10 +1243,10 @@ def _imported_message(preview, count: int) -> str:
     }[preview.kind]
     if preview.kind == PeopleKind.APPLICANTS:
         return (
-            f"Imported {count} {noun} into the call for {preview.cohort.name}; each has been "
+            f"Imported {count} {noun} into the call for {preview.cohort}; each has been "
             "emailed a link to complete their application."
         )
-    where = f" into {preview.cohort.name}" if preview.kind == PeopleKind.FELLOWS else ""
+    where = f" into {preview.cohort}" if preview.kind == PeopleKind.FELLOWS else ""
     sent = preview.invitations_sent
     if sent == count:
         invited = (

@@ -21,6 +21,7 @@ from cohort.importing import (
     export_dataset,
     import_commit,
     import_preview,
+    people_import_run,
 )
 from cohort.models import (
     Application,
@@ -29,6 +30,7 @@ from cohort.models import (
     Invitation,
     Membership,
     Mentor,
+    PeopleImport,
     RecruitmentCall,
     Role,
 )
@@ -962,3 +964,73 @@ def test_the_sample_files_in_the_docs_import_cleanly(programme_a, cohort, call, 
     preview = check(programme_a, kind, cohort, SimpleUploadedFile(f"{kind}.csv", content))
     assert preview.is_valid, preview_problems(preview) or preview.file_errors
     assert len(preview.rows) == 3
+
+
+# --- large files are saved by a background job --------------------------------------------------
+
+
+def test_a_large_file_is_saved_by_a_background_job_with_a_page_that_follows_it(
+    client_for, staff_a, programme_a, cohort, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr("cohort.importing.INLINE_IMPORT_ROWS", 2)
+    client = client_for(staff_a)
+    token = upload(client, programme_a, "fellows", cohort, csv_file(FELLOW_ROWS)).context["token"]
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(import_url(programme_a), {"import_token": token})
+    assert response.status_code == 302
+    with scopes_disabled():
+        job = PeopleImport.objects.get(programme=programme_a)
+        assert job.status == PeopleImport.Status.QUEUED and job.row_count == 3
+        assert not Fellow.objects.filter(programme=programme_a).exists()
+    assert response["Location"].endswith(f"/people/import/{job.uuid}/")
+    waiting = client.get(response["Location"])
+    assert "Waiting to start" in waiting.text and 'http-equiv="refresh"' in waiting.text
+    # The commit hands the job to Celery (run in-process here), which saves every row.
+    for callback in callbacks:
+        callback()
+    job.refresh_from_db()
+    assert job.status == PeopleImport.Status.DONE and job.imported_count == 3
+    assert job.state == {}, "the rows (personal data) are not kept once saved"
+    with scopes_disabled():
+        assert Fellow.objects.filter(programme=programme_a, cohort=cohort).count() == 3
+    done = client.get(response["Location"])
+    assert "Imported 3 fellows into Cohort 1" in done.text and "refresh" not in done.text
+    listing = client.get(import_url(programme_a))
+    assert "Recent imports" in listing.text and "Imported: 3" in listing.text
+
+
+def test_an_import_job_runs_once_even_if_delivered_twice(staff_a, programme_a, cohort):
+    preview = check(programme_a, "fellows", cohort, csv_file(FELLOW_ROWS))
+    with scope(programme=programme_a):
+        job = PeopleImport.objects.create(
+            programme=programme_a,
+            kind="fellows",
+            cohort=cohort,
+            row_count=3,
+            state=preview.state(),
+            created_by=staff_a,
+        )
+        first, _ = people_import_run(import_id=job.pk)
+        second, _ = people_import_run(import_id=job.pk)
+        assert first.status == PeopleImport.Status.DONE and second is None
+        assert Fellow.objects.filter(cohort=cohort).count() == 3
+
+
+def test_a_job_refused_in_the_background_says_which_rows(staff_a, programme_a, cohort):
+    preview = check(programme_a, "fellows", cohort, csv_file(FELLOW_ROWS))
+    FellowFactory(
+        programme=programme_a, cohort=cohort, user=UserFactory(email="asha.patel@nhs.net")
+    )
+    with scope(programme=programme_a):
+        job = PeopleImport.objects.create(
+            programme=programme_a,
+            kind="fellows",
+            cohort=cohort,
+            row_count=3,
+            state=preview.state(),
+            created_by=staff_a,
+        )
+        job, _ = people_import_run(import_id=job.pk)
+        assert job.status == PeopleImport.Status.FAILED
+        assert {"row": 2, "column": "email"}.items() <= job.row_problems[0].items()
+        assert Fellow.objects.filter(cohort=cohort).count() == 1

@@ -14,7 +14,7 @@ from django.db import models
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
-from cohort.models import Programme, Review, Role
+from cohort.models import PeopleImport, Programme, Review, Role
 from cohort.services import audit_log
 from mentoring.models import MatchPair
 from notifications.models import AnnouncementReceipt, Preference
@@ -94,6 +94,9 @@ SAMPLES: dict[str, Callable[[Programme, object], models.Model]] = {
         fellow=FellowFactory(programme=programme, user=_member_user(programme, Role.FELLOW)),
     ),
     "cohort.RecruitmentCall": lambda programme, staff: RecruitmentCallFactory(programme=programme),
+    "cohort.PeopleImport": lambda programme, staff: PeopleImport.objects.create(
+        programme=programme, kind="fellows", filename="people.csv", created_by=staff
+    ),
     "cohort.ApplicationQuestion": lambda programme, staff: ApplicationQuestionFactory(
         call=RecruitmentCallFactory(programme=programme)
     ),
@@ -153,6 +156,7 @@ EDITS: dict[str, tuple[str, str]] = {
     "cohort.AuditEvent": ("action", "taken.over"),
     "cohort.Venture": ("name", "Taken over"),
     "cohort.RecruitmentCall": ("introduction", "Taken over"),
+    "cohort.PeopleImport": ("filename", "taken-over.csv"),
     "cohort.ApplicationQuestion": ("text", "Taken over"),
     "cohort.ReviewCriterion": ("name", "Taken over"),
     "cohort.Application": ("full_name", "Taken over"),

@@ -86,6 +86,13 @@ def _announcement_for_everyone(programme: Programme):
         )
 
 
+def _people_import(programme: Programme):
+    from cohort.models import PeopleImport
+
+    with scopes_disabled():
+        return PeopleImport.objects.create(programme=programme, kind="fellows", filename="a.csv")
+
+
 def _match_pair(programme: Programme):
     from mentoring.models import MatchPair
 
@@ -145,6 +152,10 @@ SAMPLES: dict[str, Sample] = {
         make=lambda programme: (
             ApplicationFactory(call=RecruitmentCallFactory(programme=programme)).uuid
         ),
+        missing=uuid.uuid4,
+    ),
+    "import_uuid": Sample(
+        make=lambda programme: _people_import(programme).uuid,
         missing=uuid.uuid4,
     ),
     "pair_uuid": Sample(
@@ -235,6 +246,7 @@ ROUTE_ACCESS: dict[str, str] = {
     "cohort:fellow": MEMBERS,
     "cohort:mentor": MEMBERS,
     "cohort:my_profile": MEMBERS,
+    "cohort:people_import_job": STAFF,
     "cohort:recruitment": STAFF,
     "cohort:funnel": STAFF,
     "cohort:criterion_remove": STAFF,
