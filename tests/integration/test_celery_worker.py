@@ -70,3 +70,54 @@ def test_a_rolled_back_change_queues_nothing(celery_worker_process, programme_a,
     with scopes_disabled():
         assert not Invitation.objects.filter(email="never@example.org").exists()
         assert not OutboxMessage.objects.filter(to_email="never@example.org").exists()
+
+
+def test_a_large_import_is_saved_by_a_real_worker(
+    celery_worker_process, programme_a, staff_a, monkeypatch
+):
+    """A confirmed import over the inline limit goes through Redis to the worker, which
+    saves every row and sends each new fellow their invitation."""
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from cohort.importing import COLUMNS, import_preview, people_import_queue
+    from cohort.models import Fellow, PeopleImport
+
+    from ..factories import CohortFactory
+
+    monkeypatch.setattr("cohort.importing.INLINE_IMPORT_ROWS", 1)
+    cohort = CohortFactory(programme=programme_a)
+    rows = [",".join(COLUMNS["fellows"])] + [
+        f"worker.import{i}@nhs.example,Person {i},Doctor,,,,London,In programme,,no,yes"
+        for i in range(3)
+    ]
+    upload = SimpleUploadedFile("big.csv", io.BytesIO("\n".join(rows).encode()).read())
+    with scope(programme=programme_a):
+        preview = import_preview(
+            programme=programme_a, kind="fellows", cohort=cohort, uploaded_file=upload
+        )
+        assert preview.is_valid
+        job = people_import_queue(programme=programme_a, state=preview.state(), actor=staff_a)
+    assert job.status == PeopleImport.Status.QUEUED
+
+    def done():
+        with scopes_disabled():
+            return PeopleImport.objects.get(pk=job.pk).is_finished
+
+    wait_for(done, timeout=60, message="the worker to run the import")
+    with scopes_disabled():
+        job.refresh_from_db()
+        assert job.status == PeopleImport.Status.DONE, job.problem
+        assert Fellow.objects.filter(cohort=cohort).count() == 3
+
+    def invited():
+        with scopes_disabled():
+            return (
+                OutboxMessage.objects.filter(
+                    to_email__startswith="worker.import", status=OutboxMessage.Status.SENT
+                ).count()
+                == 3
+            )
+
+    wait_for(invited, timeout=60, message="the three invitations to be sent")
