@@ -4,6 +4,7 @@ import secrets
 import uuid
 from functools import wraps
 
+from allauth.core import ratelimit
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
@@ -957,6 +958,22 @@ def apply_view(request, call_uuid):
     programme = call.programme
     form = ExpressionOfInterestForm(request.POST or None)
     closed_message = call_closed_message(call)
+    if request.method == "POST" and not ratelimit.consume(
+        request, action="apply", key=str(call.uuid)
+    ):
+        # A person sends this form once; a flood from one address is a script.
+        return TemplateResponse(
+            request,
+            "cohort/apply.html",
+            {
+                "programme": programme,
+                "call": call,
+                "form": form,
+                "closed_message": "",
+                "too_many": True,
+            },
+            status=429,
+        )
     if request.method == "POST" and not closed_message and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k != "agree"}
         try:

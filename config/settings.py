@@ -216,6 +216,8 @@ ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
     "reset_password": "20/m/ip,5/m/key",
     "signup": "20/m/ip",
+    # Pitwall's own: the public expression-of-interest form of a call (cohort.views.apply_view).
+    "apply": "10/m/ip,60/h/ip",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Pitwall"

@@ -500,3 +500,16 @@ def test_only_staff_reach_recruitment_pages(client_for, programme_a, call, role)
         application.get_absolute_url(),
     ):
         assert client.get(target).status_code == 403, target
+
+
+def test_a_flood_of_expressions_of_interest_from_one_address_is_slowed(client, call, settings):
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "apply": "2/m/ip"}
+    target = reverse("apply", kwargs={"call_uuid": call.uuid})
+    for n in range(2):
+        assert client.post(target, {**EOI, "email": f"person{n}@nhs.example"}).status_code == 200
+    response = client.post(target, {**EOI, "email": "person9@nhs.example"})
+    assert response.status_code == 429
+    assert "sent too many times" in response.text
+    assert "Catch prescribing errors" in response.text  # what they typed is kept
+    with scopes_disabled():
+        assert Application.objects.filter(call=call).count() == 2
