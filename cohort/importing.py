@@ -78,6 +78,8 @@ COLUMNS: dict[str, list[str]] = {
         "ltft_percent",
         "is_returner",
         "consent_to_share",
+        "arrangement_starts_on",
+        "arrangement_ends_on",
     ],
     PeopleKind.MENTORS: [
         "email",
@@ -120,6 +122,9 @@ COLUMN_HELP: dict[str, str] = {
     "ltft_percent": "Needed for Less Than Full Time: the percentage of full time, 20 to 99.",
     "is_returner": "Optional. yes or no: returning to the NHS from the commercial sector.",
     "consent_to_share": "Optional. yes or no: agrees to share their profile with partners.",
+    "arrangement_starts_on": "Optional. When an OOPE or LTFT arrangement starts, such as "
+    "01/09/2026 or 2026-09-01.",
+    "arrangement_ends_on": "Optional. When it ends, on or after the start.",
     "organisation": "Optional. The name of an organisation already in the programme "
     "(add new ones in the admin first).",
     "job_title": "Optional. Their role, such as Medical director.",
@@ -269,6 +274,11 @@ class _ClinicianFields(forms.Form):
     region = ChoiceOrLabelField(choices=NHSRegion.choices, noun="NHS region", required=False)
 
 
+# Dates as people write them in the UK, or as ISO (which is what Excel date cells become).
+DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d %B %Y", "%d %b %Y"]
+BAD_DATE = "Write the date as day/month/year, such as 01/09/2026, or as 2026-09-01."
+
+
 class FellowRowForm(_ClinicianFields, _RowForm):
     """One row of a fellows file."""
 
@@ -278,9 +288,22 @@ class FellowRowForm(_ClinicianFields, _RowForm):
     ltft_percent = _whole_number(20, 99, required=False)
     is_returner = YesNoField()
     consent_to_share = YesNoField()
+    arrangement_starts_on = forms.DateField(
+        required=False,
+        input_formats=DATE_FORMATS,
+        error_messages={"invalid": BAD_DATE},
+    )
+    arrangement_ends_on = forms.DateField(
+        required=False,
+        input_formats=DATE_FORMATS,
+        error_messages={"invalid": BAD_DATE},
+    )
 
     def clean(self):
         data = super().clean()
+        starts, ends = data.get("arrangement_starts_on"), data.get("arrangement_ends_on")
+        if starts and ends and ends < starts:
+            self.add_error("arrangement_ends_on", "The arrangement must end on or after it starts.")
         arrangement = data.get("training_arrangement") or TrainingArrangement.IN_PROGRAMME
         data["training_arrangement"] = arrangement
         if (
@@ -950,6 +973,8 @@ def export_dataset(
                     f.ltft_percent if f.ltft_percent is not None else "",
                     _yes_no(f.is_returner),
                     _yes_no(f.consent_to_share),
+                    f.arrangement_starts_on.isoformat() if f.arrangement_starts_on else "",
+                    f.arrangement_ends_on.isoformat() if f.arrangement_ends_on else "",
                 ]
             )
     elif kind == PeopleKind.MENTORS:

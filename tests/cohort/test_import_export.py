@@ -55,6 +55,8 @@ FELLOW_ROWS = [
         "",
         "no",
         "yes",
+        "",
+        "",
     ],
     [
         "Ben.Okafor@NHS.net",
@@ -68,6 +70,8 @@ FELLOW_ROWS = [
         "60",
         "YES",
         "0",
+        "1/9/2016",
+        "31/08/2017",
     ],
     [
         "cara.jones@nhs.net",
@@ -80,6 +84,8 @@ FELLOW_ROWS = [
         "oope",
         "",
         "",
+        "",
+        "2016-09-01",
         "",
     ],
 ]
@@ -305,7 +311,7 @@ def test_xlsx_cells_typed_by_excel_are_read(programme_a, cohort):
 
 def test_blank_rows_are_skipped_and_rows_keep_their_spreadsheet_numbers(programme_a, cohort):
     bad = replace(FELLOW_ROWS, 3, "profession", "x")[2]
-    rows = [FELLOW_ROWS[0], FELLOW_ROWS[1], [""] * 11, bad]
+    rows = [FELLOW_ROWS[0], FELLOW_ROWS[1], [""] * 13, bad]
     preview = check(programme_a, "fellows", cohort, xlsx_file(rows))
     assert [row.number for row in preview.rows] == [2, 4]
     assert preview.error_rows[0].number == 4
@@ -467,8 +473,9 @@ def test_wrong_columns_list_what_is_missing_and_unknown(client_for, staff_a, pro
     rows = [list(r) for r in FELLOW_ROWS]
     rows[0][rows[0].index("profession")] = "job"
     rows[0][rows[0].index("grade")] = "Grade "
+    consent = rows[0].index("consent_to_share")
     for row in rows:
-        del row[-1]  # consent_to_share
+        del row[consent]
     response = assert_refused(
         client_for(staff_a),
         programme_a,
@@ -484,6 +491,26 @@ def test_wrong_columns_list_what_is_missing_and_unknown(client_for, staff_a, pro
     body = response.content.decode()
     assert 'value="fellows" checked' in body
     assert f'<option value="{cohort.uuid}" selected>' in body
+
+
+@pytest.mark.parametrize(
+    ("starts", "ends", "message"),
+    [
+        ("31/02/2026", "", "row 3, arrangement_starts_on: Write the date as day/month/year"),
+        ("next week", "", "row 3, arrangement_starts_on: Write the date as day/month/year"),
+        (
+            "01/09/2026",
+            "31/08/2026",
+            "row 3, arrangement_ends_on: The arrangement must end on or after it starts.",
+        ),
+    ],
+)
+def test_bad_dates_are_named_at_their_row_and_column(programme_a, cohort, starts, ends, message):
+    rows = replace(FELLOW_ROWS, 3, "arrangement_starts_on", starts)
+    rows = replace(rows, 3, "arrangement_ends_on", ends)
+    preview = check(programme_a, "fellows", cohort, csv_file(rows))
+    assert not preview.is_valid
+    assert any(p.startswith(message) for p in preview_problems(preview)), preview_problems(preview)
 
 
 def test_mentors_file_uploaded_as_fellows(programme_a, cohort):
@@ -789,7 +816,10 @@ def test_the_export_file(client_for, staff_a, programme_a, cohort, ready):
         "",
         "no",
         "yes",
+        "",
+        "",
     ]
+    assert lines[2][-2:] == ["2016-09-01", "2017-08-31"]  # Ben's LTFT dates, as ISO
     xlsx = client.get(export_url(programme_a, "mentors", "xlsx"))
     assert xlsx["Content-Type"] == (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -89,7 +89,7 @@ def test_a_large_import_is_saved_by_a_real_worker(
     monkeypatch.setattr("cohort.importing.INLINE_IMPORT_ROWS", 1)
     cohort = CohortFactory(programme=programme_a)
     rows = [",".join(COLUMNS["fellows"])] + [
-        f"worker.import{i}@nhs.example,Person {i},Doctor,,,,London,In programme,,no,yes"
+        f"worker.import{i}@nhs.example,Person {i},Doctor,,,,London,In programme,,no,yes,,"
         for i in range(3)
     ]
     upload = SimpleUploadedFile("big.csv", io.BytesIO("\n".join(rows).encode()).read())
