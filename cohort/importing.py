@@ -814,35 +814,22 @@ def import_preview_again(*, programme: Programme, state: dict) -> ImportPreview:
 
 
 def _save_row(*, programme, kind, cohort, call, data: dict, actor, via):
-    if kind == PeopleKind.FELLOWS:
-        profile = {
-            key: data[key]
-            for key in COLUMNS[kind]
-            if key not in ("email", "full_name") and key in data
+    if kind in (PeopleKind.FELLOWS, PeopleKind.MENTORS):
+        person = {
+            "programme": programme,
+            "email": data["email"],
+            "full_name": data["full_name"],
+            "profile": {
+                key: data[key]
+                for key in COLUMNS[kind]
+                if key not in ("email", "full_name") and key in data
+            },
+            "actor": actor,
+            "via": via,
         }
-        return fellow_enrol(
-            programme=programme,
-            cohort=cohort,
-            email=data["email"],
-            full_name=data["full_name"],
-            profile=profile,
-            actor=actor,
-            via=via,
-        )
-    if kind == PeopleKind.MENTORS:
-        profile = {
-            key: data[key]
-            for key in COLUMNS[kind]
-            if key not in ("email", "full_name") and key in data
-        }
-        return mentor_enrol(
-            programme=programme,
-            email=data["email"],
-            full_name=data["full_name"],
-            profile=profile,
-            actor=actor,
-            via=via,
-        )
+        if kind == PeopleKind.FELLOWS:
+            return fellow_enrol(cohort=cohort, **person)
+        return mentor_enrol(**person)
     return application_express_interest(
         call=call,
         data={key: data[key] for key in COLUMNS[kind]},

@@ -41,16 +41,14 @@ def seed_mentorships(seeder) -> None:
         moved_fellow = fellows[5]
         moved_mentor = Mentor.objects.filter(programme=cep).exclude(pk=demo_mentor.pk).last()
         if not Mentorship.objects.filter(fellow=moved_fellow).exists():
-            _, reasons = pair_explanation(fellow=moved_fellow, mentor=moved_mentor)
-            Mentorship.objects.create(
-                programme=cep,
-                cohort=cohort,
-                fellow=moved_fellow,
-                mentor=moved_mentor,
-                started_on=MATCHED_ON,
+            _pair(
+                cep,
+                cohort,
+                moved_fellow,
+                moved_mentor,
+                MATCHED_ON,
                 ended_on=ENDED_ON,
                 end_reason=ENDED_REASON,
-                fit_reasons=reasons,
             )
 
         active = set(
@@ -84,8 +82,9 @@ def seed_mentorships(seeder) -> None:
         )
 
 
-def _pair(programme, cohort, fellow, mentor, started_on) -> None:
-    if Mentorship.objects.filter(fellow=fellow, ended_on__isnull=True).exists():
+def _pair(programme, cohort, fellow, mentor, started_on, **ended) -> None:
+    """A mentorship with the reasons matching gives for the pair (ended, if `ended` says so)."""
+    if not ended and Mentorship.objects.filter(fellow=fellow, ended_on__isnull=True).exists():
         return
     _, reasons = pair_explanation(fellow=fellow, mentor=mentor)
     Mentorship.objects.create(
@@ -95,4 +94,5 @@ def _pair(programme, cohort, fellow, mentor, started_on) -> None:
         mentor=mentor,
         started_on=started_on,
         fit_reasons=reasons,
+        **ended,
     )
