@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 
 from .admin_site import AuditedAdminMixin, ProgrammeScopedAdmin, staff_programme_ids
 from .models import (
@@ -243,6 +244,17 @@ class ReviewAdmin(ProgrammeScopedAdmin):
     list_display = ["application", "reviewer", "score", "submitted_at"]
     readonly_fields = ["uuid", "application", "reviewer", "scores", "score", "submitted_at"]
     list_select_related = ["programme", "application__call__cohort", "reviewer"]
+
+    def get_queryset(self, request):
+        # Blind review holds here too: a staff reviewer sees others' scores of an application
+        # only once they have scored it themselves or it has moved past review.
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        scored = Review.objects.filter(reviewer=request.user).values("application_id")
+        return qs.filter(
+            Q(application_id__in=scored) | ~Q(application__status=Application.Status.APPLIED)
+        )
 
     def has_add_permission(self, request):
         return False

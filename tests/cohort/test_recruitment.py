@@ -513,3 +513,17 @@ def test_a_flood_of_expressions_of_interest_from_one_address_is_slowed(client, c
     assert "Catch prescribing errors" in response.text  # what they typed is kept
     with scopes_disabled():
         assert Application.objects.filter(call=call).count() == 2
+
+
+def test_the_admin_keeps_reviews_blind_too(client_for, staff_a, second_staff, call, criteria):
+    application = applied(call)
+    with scope(programme=call.programme):
+        review_submit(
+            application=application, reviewer=second_staff, scores=scores_for(criteria, 5, 1)
+        )
+    changelist = reverse("admin:cohort_review_changelist")
+    client = client_for(staff_a)
+    assert client.get(changelist).context["cl"].result_count == 0
+    with scope(programme=call.programme):
+        review_submit(application=application, reviewer=staff_a, scores=scores_for(criteria, 3, 3))
+    assert client.get(changelist).context["cl"].result_count == 2
