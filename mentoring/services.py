@@ -232,14 +232,15 @@ def matching_publish(*, cohort: Cohort, actor) -> list[Mentorship]:
     programme = cohort.programme
     with transaction.atomic():
         pairs = list(
-            MatchPair.objects.select_for_update()
+            # Lock the pairs only: the joined mentor's organisation may be missing (NULL).
+            MatchPair.objects.select_for_update(of=("self",))
             .filter(cohort=cohort, state__in=[MatchPair.State.PROPOSED, MatchPair.State.LOCKED])
             .select_related("fellow__user", "mentor__user", "mentor__organisation")
         )
         if not pairs:
             raise ValidationError("There are no proposed or locked pairs to publish. Run matching.")
         mentor_ids = {p.mentor_id for p in pairs}
-        Mentor.objects.select_for_update().filter(pk__in=mentor_ids).count()
+        list(Mentor.objects.select_for_update().filter(pk__in=mentor_ids).values_list("pk"))
         places = mentor_places(programme=programme)
         over = []
         for mentor_id in mentor_ids:
