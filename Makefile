@@ -47,8 +47,10 @@ run: static seed ## Install, migrate, load the demo and serve http://127.0.0.1:8
 	$(MANAGE) runserver $(HOST):$(PORT)
 
 PYTEST_ARGS ?=
+# Two processes (pytest-xdist); the worker and browser suites each keep to one of them.
+PYTEST_WORKERS ?= 2
 test: static ## Run the whole test suite (set DATABASE_URL / REDIS_URL for PostgreSQL / Redis)
-	$(UV) run --frozen pytest $(PYTEST_ARGS)
+	$(UV) run --frozen pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: install ## ruff, Django's checks and missing migrations
 	$(UV) run --frozen ruff check .

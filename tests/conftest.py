@@ -129,3 +129,13 @@ def client_for(client):
         return client
 
     return sign_in
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`-n 2 --dist loadgroup`), the suites that start real processes run
+    one after another on one worker each: the Celery-worker tests share Redis queues and the
+    browser tests share one Chromium, while the rest spread over the other workers."""
+    for item in items:
+        for marker in ("integration", "browser"):
+            if item.get_closest_marker(marker):
+                item.add_marker(pytest.mark.xdist_group(marker))
