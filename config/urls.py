@@ -32,6 +32,7 @@ urlpatterns = [
     ),
     path("p/<slug:programme_slug>/", include("cohort.urls")),
     path("p/<slug:programme_slug>/", include("notifications.urls")),
+    path("p/<slug:programme_slug>/", include("pdp.urls")),
     path("p/<slug:programme_slug>/", include("mentoring.urls")),
 ]
 

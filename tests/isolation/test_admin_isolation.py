@@ -18,6 +18,7 @@ from cohort.models import PeopleImport, Programme, Review, Role
 from cohort.services import audit_log
 from mentoring.models import MatchPair
 from notifications.models import AnnouncementReceipt, Preference
+from pdp.models import PDP, Action, CompetencyDomain, Evidence, Objective, PDPChange
 
 from ..factories import (
     AnnouncementFactory,
@@ -71,6 +72,22 @@ def _audit_event(programme, staff):
         return audit_log(programme=programme, actor=staff, action="isolation.admin_sample")
 
 
+def _plan(programme):
+    """A fellow's plan with one objective, in the given programme."""
+    fellow = FellowFactory(programme=programme, user=_member_user(programme, Role.FELLOW))
+    pdp = PDP.objects.create(programme=programme, fellow=fellow)
+    domain = CompetencyDomain.objects.create(programme=programme, name=f"Domain {fellow.pk}")
+    objective = Objective.objects.create(
+        programme=programme,
+        pdp=pdp,
+        domain=domain,
+        title="Lead a team",
+        measure="A team of three",
+        target_date="2027-01-01",
+    )
+    return pdp, objective
+
+
 # Model label -> a row of that model in the given programme (staff is a staff member there).
 SAMPLES: dict[str, Callable[[Programme, object], models.Model]] = {
     "cohort.Programme": lambda programme, staff: programme,
@@ -120,6 +137,20 @@ SAMPLES: dict[str, Callable[[Programme, object], models.Model]] = {
         fellow=fellow,
         mentor=MentorFactory(programme=programme),
     ),
+    "pdp.CompetencyDomain": lambda programme, staff: CompetencyDomain.objects.create(
+        programme=programme, name="Admin sample domain"
+    ),
+    "pdp.PDP": lambda programme, staff: _plan(programme)[0],
+    "pdp.Objective": lambda programme, staff: _plan(programme)[1],
+    "pdp.Action": lambda programme, staff: Action.objects.create(
+        programme=programme, objective=_plan(programme)[1], text="A step"
+    ),
+    "pdp.Evidence": lambda programme, staff: Evidence.objects.create(
+        programme=programme, objective=_plan(programme)[1], kind="note", title="A note", note="x"
+    ),
+    "pdp.PDPChange": lambda programme, staff: PDPChange.objects.create(
+        programme=programme, pdp=_plan(programme)[0], action="x", summary="A change"
+    ),
     "notifications.Notification": lambda programme, staff: NotificationFactory(
         programme=programme, recipient=staff
     ),
@@ -163,6 +194,12 @@ EDITS: dict[str, tuple[str, str]] = {
     "cohort.Review": ("comment", "Taken over"),
     "mentoring.Mentorship": ("end_reason", "Taken over"),
     "mentoring.MatchPair": ("state", "excluded"),
+    "pdp.CompetencyDomain": ("name", "Taken over"),
+    "pdp.PDP": ("mentor_comments", "Taken over"),
+    "pdp.Objective": ("title", "Taken over"),
+    "pdp.Action": ("text", "Taken over"),
+    "pdp.Evidence": ("title", "Taken over"),
+    "pdp.PDPChange": ("summary", "Taken over"),
     "notifications.Notification": ("title", "Taken over"),
     "notifications.OutboxMessage": ("subject", "Taken over"),
     "notifications.Preference": ("delivery", "in_app"),

@@ -93,6 +93,40 @@ def _people_import(programme: Programme):
         return PeopleImport.objects.create(programme=programme, kind="fellows", filename="a.csv")
 
 
+def _staff_plan(programme: Programme):
+    """A plan whose fellow is the programme's first staff member, mentored by themselves, so
+    staff hold every relation to it (owner, mentor, staff) and reach every plan route."""
+    from cohort.models import Fellow
+    from pdp.models import PDP, CompetencyDomain, Objective
+
+    staff = _staff_of(programme)
+    with scopes_disabled():
+        fellow = Fellow.objects.filter(programme=programme, user=staff).first() or FellowFactory(
+            programme=programme, user=staff
+        )
+        if not fellow.mentorships.filter(ended_on__isnull=True).exists():
+            MembershipFactory(programme=programme, user=staff, role=Role.MENTOR)
+            MentorshipFactory(fellow=fellow, mentor=MentorFactory(programme=programme, user=staff))
+        pdp, _ = PDP.objects.get_or_create(fellow=fellow, defaults={"programme": programme})
+        domain, _ = CompetencyDomain.objects.get_or_create(programme=programme, name="Leadership")
+        objective = pdp.objectives.first() or Objective.objects.create(
+            programme=programme,
+            pdp=pdp,
+            domain=domain,
+            title="Lead a team",
+            measure="A team of three",
+            target_date="2027-01-01",
+        )
+    return pdp, objective
+
+
+def _plan_action(programme: Programme):
+    with scopes_disabled():
+        return _staff_plan(programme)[1].actions.get_or_create(programme=programme, text="A step")[
+            0
+        ]
+
+
 def _match_pair(programme: Programme):
     from mentoring.models import MatchPair
 
@@ -158,6 +192,14 @@ SAMPLES: dict[str, Sample] = {
         make=lambda programme: _people_import(programme).uuid,
         missing=uuid.uuid4,
     ),
+    "pdp_uuid": Sample(make=lambda programme: _staff_plan(programme)[0].uuid, missing=uuid.uuid4),
+    "objective_uuid": Sample(
+        make=lambda programme: _staff_plan(programme)[1].uuid, missing=uuid.uuid4
+    ),
+    "action_uuid": Sample(make=lambda programme: _plan_action(programme).uuid, missing=uuid.uuid4),
+    "domain_uuid": Sample(
+        make=lambda programme: _staff_plan(programme)[1].domain.uuid, missing=uuid.uuid4
+    ),
     "pair_uuid": Sample(
         make=lambda programme: _match_pair(programme).uuid,
         missing=uuid.uuid4,
@@ -210,6 +252,14 @@ POST_PAYLOADS: dict[str, dict[str, str]] = {
     "cohort:application_decide": {"decision": "declined", "reason": "Intruder"},
     "cohort:application_shortlist": {"reason": "Intruder"},
     "mentoring:match_pair": {"action": "exclude"},
+    "pdp:framework": {"name": "Smuggled domain"},
+    "pdp:domain_edit": {"name": "Taken over"},
+    "pdp:objective_new": {
+        "title": "Smuggled",
+        "measure": "x",
+        "target_date": "2027-01-01",
+    },
+    "pdp:review": {"decision": "return", "comments": "Intruder"},
     "mentoring:mentorship_end": {"reason": "Ended by an intruder"},
     "notifications:preferences": {
         "announcement": "in_app",
@@ -231,6 +281,8 @@ POST_PAYLOADS: dict[str, dict[str, str]] = {
 # POST-only action any member may take (GET answers 405). "own": a record that belongs to one
 # person (the sample's owner is the programme's staff member); anyone else gets 404.
 STAFF, MEMBERS, MEMBER_ACTION, OWN = "staff", "members", "member-action", "own"
+# Staff and mentors (a mentor sees only their mentees there); fellows and partners are refused.
+STAFF_AND_MENTORS = "staff-and-mentors"
 ROUTE_ACCESS: dict[str, str] = {
     "cohort:home": MEMBERS,
     "cohort:members": STAFF,
@@ -259,6 +311,22 @@ ROUTE_ACCESS: dict[str, str] = {
     "cohort:application_shortlist": STAFF,
     "cohort:application_interview": STAFF,
     "cohort:application_decide": STAFF,
+    "pdp:mine": MEMBERS,
+    "pdp:list": STAFF_AND_MENTORS,
+    "pdp:fellow": STAFF,
+    "pdp:detail": STAFF,
+    "pdp:history": STAFF,
+    "pdp:submit": STAFF,
+    "pdp:review": STAFF,
+    "pdp:objective_new": STAFF,
+    "pdp:objective_edit": STAFF,
+    "pdp:objective_status": STAFF,
+    "pdp:action_add": STAFF,
+    "pdp:evidence_add": STAFF,
+    "pdp:action_toggle": STAFF,
+    "pdp:framework": STAFF,
+    "pdp:domain_edit": STAFF,
+    "pdp:domain_remove": STAFF,
     "mentoring:matching": STAFF,
     "mentoring:matching_cohort": STAFF,
     "mentoring:matching_run": STAFF,
@@ -423,7 +491,8 @@ def test_every_programme_route_argument_has_a_sample(route, programme_a):
 def test_every_programme_route_says_who_may_use_it(route):
     assert route.name in ROUTE_ACCESS, (
         f"Classify the route {route.key} in ROUTE_ACCESS (tests/isolation/test_routes.py): "
-        "'staff', 'members', 'member-action' or 'own' (see the comment above ROUTE_ACCESS)."
+        "'staff', 'staff-and-mentors', 'members', 'member-action' or 'own' "
+        "(see the comment above ROUTE_ACCESS)."
     )
 
 
@@ -609,6 +678,9 @@ def test_roles_inside_programme_a(client, resolve_actor, populated_a, route, who
     if access == MEMBERS:
         if method == "GET":
             assert response.status_code == 200, f"GET {url} as {who}: {describe(response)}"
+        return
+    if access == STAFF_AND_MENTORS and who == "mentor_a":
+        assert_unchanged(before, programme_snapshot(populated_a), f"{method} {url} as {who}")
         return
     if access == MEMBER_ACTION:
         expected = {405} if method == "GET" else {302, 303}
