@@ -312,13 +312,13 @@ def changes_since_agreement(pdp: PDP, objectives) -> dict[str, list[str]]:
     """For each objective (by uuid), what differs from what the mentor agreed."""
     if not pdp.agreed_snapshot:
         return {}
+    # What was agreed; moving an objective on (its status) is progress, not a change to it.
     labels = {
         "title": "what",
         "rationale": "why",
         "measure": "measure",
         "target_date": "date",
         "domain": "domain",
-        "status": "status",
     }
     changes = {}
     for objective in objectives:

@@ -23,6 +23,7 @@ from cohort.models import (
 from cohort.selectors import recruitment_funnel
 from mentoring.models import Mentorship
 from notifications.models import Announcement, AnnouncementReceipt, Notification, OutboxMessage
+from pdp.models import PDP, CompetencyDomain, Objective, PDPChange
 
 pytestmark = pytest.mark.django_db
 TENANT_MODELS = [
@@ -41,6 +42,10 @@ TENANT_MODELS = [
     Review,
     RecruitmentCall,
     Mentorship,
+    CompetencyDomain,
+    PDP,
+    Objective,
+    PDPChange,
 ]
 
 
@@ -132,6 +137,20 @@ def test_seed_demo_reproduces_the_first_intake_and_matches_every_fellow():
         demo = active.get(fellow__user__email="fellow@cep.example")
         assert demo.mentor.user.email == "mentor@cep.example"
         assert any("Shared sector" in r for r in demo.fit_reasons)
+
+
+def test_seed_demo_has_plans_at_every_stage_of_the_year():
+    call_command("seed_demo")
+    with scopes_disabled():
+        cep = Programme.objects.get(slug="cep")
+        assert CompetencyDomain.objects.filter(programme=cep).count() == 8
+        stages = set(PDP.objects.filter(programme=cep).values_list("status", flat=True))
+        assert stages == {"draft", "submitted", "returned", "agreed"}
+        demo = PDP.objects.get(fellow__user__email="fellow@cep.example")
+        assert demo.status == "agreed" and demo.agreed_by.email == "mentor@cep.example"
+        assert demo.objectives.filter(status="achieved").exists()
+        assert demo.objectives.filter(evidence__isnull=False).exists()
+        assert PDPChange.objects.filter(pdp=demo, action="objective.changed").exists()
 
 
 def test_seed_demo_shows_notifications_to_the_demo_users():
