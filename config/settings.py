@@ -267,6 +267,9 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = Path(os.environ.get("PITWALL_MEDIA_ROOT", DATA_DIR / "media"))
+# Uploads are private: there is no MEDIA_URL route, and each file is served by a view that
+# checks who is asking (pdp.views.evidence_file_view).
+PITWALL_EVIDENCE_MAX_BYTES = int(os.environ.get("PITWALL_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024))
 
 # --- REST framework (the partner API arrives with its issue) --------------------------------
 REST_FRAMEWORK = {

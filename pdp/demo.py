@@ -3,6 +3,7 @@ year for fellows of the first cohort — the demo fellow's agreed, in progress a
 
 from datetime import date, timedelta
 
+from django.core.files.base import ContentFile
 from django.utils import timezone
 from django_scopes import scope
 
@@ -187,6 +188,15 @@ def _demo_fellow_plan(fellow, domains) -> None:
             "url": "https://example.org/triageflow/pilot-protocol",
         },
     )
+    services.evidence_add(
+        objective=made[2],
+        actor=fellow.user,
+        data={
+            "kind": "file",
+            "title": "Notes from meeting the trust's procurement lead",
+            "file": ContentFile(_demo_pdf(), name="procurement-meeting-notes.pdf"),
+        },
+    )
     services.objective_set_status(
         objective=made[2], actor=fellow.user, status=Objective.Status.ACHIEVED
     )
@@ -206,3 +216,14 @@ def _demo_fellow_plan(fellow, domains) -> None:
             objective=objective, actor=fellow.user, status=Objective.Status.IN_PROGRESS
         )
     PDP.objects.filter(pk=pdp.pk).update(updated_at=timezone.now())
+
+
+def _demo_pdf() -> bytes:
+    """A small, real PDF for the demo's file evidence."""
+    from weasyprint import HTML
+
+    return HTML(
+        string="<h1>Meeting with the procurement lead</h1><p>12 January 2017. The trust buys "
+        "digital tools through the HealthTrust Europe framework; a pilot under £10,000 needs "
+        "only the budget holder's sign-off.</p>"
+    ).write_pdf()

@@ -87,6 +87,12 @@ class EvidenceForm(forms.Form):
         assume_scheme="https",
         widget=forms.URLInput(attrs={"spellcheck": "false"}),
     )
+    file = forms.FileField(
+        label="File (for a file)",
+        required=False,
+        help_text="PDF, PNG, JPEG, Word, Excel or PowerPoint, up to 10 MB. Only you, your "
+        "mentor and the programme team can open it.",
+    )
 
 
 class ReviewForm(forms.Form):

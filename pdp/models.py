@@ -141,12 +141,19 @@ class Action(models.Model):
         return self.text
 
 
+def evidence_upload_path(evidence, filename: str) -> str:
+    """Where an evidence file is kept: under the programme and a random name, never the name
+    the person gave it (that is kept in `original_name` and used only on download)."""
+    return f"evidence/{evidence.programme_id}/{uuid.uuid4().hex}"
+
+
 class Evidence(models.Model):
-    """Evidence for an objective: a note or a link (files join in a later increment)."""
+    """Evidence for an objective: a note, a link or an uploaded file."""
 
     class Kind(models.TextChoices):
         NOTE = "note", "Note"
         LINK = "link", "Link"
+        FILE = "file", "File"
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="+")
@@ -155,6 +162,10 @@ class Evidence(models.Model):
     title = models.CharField(max_length=200)
     note = models.TextField(max_length=5000, blank=True)
     url = models.URLField(max_length=500, blank=True)
+    file = models.FileField(upload_to=evidence_upload_path, max_length=200, blank=True)
+    original_name = models.CharField(max_length=200, blank=True)
+    content_type = models.CharField(max_length=120, blank=True)
+    size = models.PositiveIntegerField(default=0)
     added_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -15,6 +15,7 @@ from notifications.services import notify
 
 from .access import mentor_users
 from .models import PDP, Action, CompetencyDomain, Evidence, Objective, PDPChange
+from .uploads import check_evidence_file
 
 OBJECTIVE_FIELDS = ["title", "rationale", "measure", "target_date", "domain"]
 
@@ -198,8 +199,10 @@ def action_toggle(*, action: Action, actor) -> Action:
 
 
 def evidence_add(*, objective: Objective, actor, data: dict) -> Evidence:
-    """A note or a link as evidence for an objective."""
+    """A note, a link or a file as evidence for an objective. A file is checked (size, type,
+    and that its content matches its extension) and kept privately."""
     kind = data.get("kind")
+    upload = data.get("file")
     evidence = Evidence(
         programme=objective.programme,
         objective=objective,
@@ -213,8 +216,15 @@ def evidence_add(*, objective: Objective, actor, data: dict) -> Evidence:
         raise ValidationError({"note": "Write the note."})
     if kind == Evidence.Kind.LINK and not evidence.url:
         raise ValidationError({"url": "Give the address of the link, starting https://."})
+    if kind == Evidence.Kind.FILE:
+        if not upload:
+            raise ValidationError({"file": "Choose the file to upload."})
+        evidence.original_name, evidence.content_type = check_evidence_file(upload)
+        evidence.size = upload.size
     with transaction.atomic():
-        evidence.full_clean(exclude=["programme", "objective"])
+        evidence.full_clean(exclude=["programme", "objective", "file"])
+        if kind == Evidence.Kind.FILE:
+            evidence.file.save(evidence.original_name, upload, save=False)
         evidence.save()
         _record(
             objective.pdp,

@@ -31,6 +31,11 @@ urlpatterns = [
         name="evidence_add",
     ),
     path("pdp/actions/<uuid:action_uuid>/toggle/", views.action_toggle_view, name="action_toggle"),
+    path(
+        "pdp/evidence/<uuid:evidence_uuid>/file/",
+        views.evidence_file_view,
+        name="evidence_file",
+    ),
     path("framework/", views.framework_view, name="framework"),
     path("framework/<uuid:domain_uuid>/", views.domain_edit_view, name="domain_edit"),
     path("framework/<uuid:domain_uuid>/remove/", views.domain_remove_view, name="domain_remove"),

@@ -4,6 +4,7 @@ the list of plans and the competency framework."""
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -15,7 +16,7 @@ from cohort.views import ensure_errors_shown, role_required
 
 from .access import MENTOR, OWNER, STAFF, main_relation, mentee_fellow_ids, relations_to
 from .forms import ActionForm, DomainForm, EvidenceForm, ObjectiveForm, ReviewForm, StatusForm
-from .models import PDP, Action, CompetencyDomain, Objective
+from .models import PDP, Action, CompetencyDomain, Evidence, Objective
 from .services import (
     action_add,
     action_toggle,
@@ -219,7 +220,7 @@ def _objective_action(request, objective_uuid, *, form_name, make_form, act, suc
     relations = relations_to(request, pdp.fellow)
     if not relations & {OWNER, STAFF}:
         raise_not_yours()
-    form = make_form(request.POST, prefix=f"{form_name[0]}-{objective.uuid}")
+    form = make_form(request.POST, request.FILES, prefix=f"{form_name[0]}-{objective.uuid}")
     if form.is_valid():
         try:
             act(objective, form.cleaned_data)
@@ -329,6 +330,29 @@ def pdp_review_view(request, programme_slug, pdp_uuid):
             )
             return redirect("pdp:detail", programme_slug=programme_slug, pdp_uuid=pdp.uuid)
     return _detail_page(request, pdp, relations, bound={(None, "review"): form}, status=400)
+
+
+def evidence_file_view(request, programme_slug, evidence_uuid):
+    """An evidence file, to the fellow, their mentor and staff only; never by a public URL."""
+    evidence = get_object_or_404(
+        Evidence.objects.select_related("objective__pdp__fellow"),
+        programme=request.programme,
+        uuid=evidence_uuid,
+        kind=Evidence.Kind.FILE,
+    )
+    relations_to(request, evidence.objective.pdp.fellow)
+    try:
+        handle = evidence.file.open("rb")
+    except FileNotFoundError as missing:
+        raise Http404("The file is no longer stored.") from missing
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=evidence.original_name or "evidence",
+        content_type=evidence.content_type or "application/octet-stream",
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @role_required(Role.STAFF)

@@ -39,6 +39,11 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
+def _private_uploads_in_a_temporary_folder(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
 def _tasks_run_in_process():
     """Unit tests run tasks eagerly even when REDIS_URL is set; tests/integration uses a real
     worker instead (see its conftest)."""

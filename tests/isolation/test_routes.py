@@ -127,6 +127,24 @@ def _plan_action(programme: Programme):
         ]
 
 
+def _plan_file(programme: Programme):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from pdp.services import evidence_add
+
+    objective = _staff_plan(programme)[1]
+    with scope(programme=programme):
+        return evidence_add(
+            objective=objective,
+            actor=None,
+            data={
+                "kind": "file",
+                "title": "A file",
+                "file": SimpleUploadedFile("a.pdf", b"%PDF-1.4\n%%EOF\n"),
+            },
+        )
+
+
 def _match_pair(programme: Programme):
     from mentoring.models import MatchPair
 
@@ -200,6 +218,7 @@ SAMPLES: dict[str, Sample] = {
     "domain_uuid": Sample(
         make=lambda programme: _staff_plan(programme)[1].domain.uuid, missing=uuid.uuid4
     ),
+    "evidence_uuid": Sample(make=lambda programme: _plan_file(programme).uuid, missing=uuid.uuid4),
     "pair_uuid": Sample(
         make=lambda programme: _match_pair(programme).uuid,
         missing=uuid.uuid4,
@@ -324,6 +343,7 @@ ROUTE_ACCESS: dict[str, str] = {
     "pdp:action_add": STAFF,
     "pdp:evidence_add": STAFF,
     "pdp:action_toggle": STAFF,
+    "pdp:evidence_file": STAFF,
     "pdp:framework": STAFF,
     "pdp:domain_edit": STAFF,
     "pdp:domain_remove": STAFF,
