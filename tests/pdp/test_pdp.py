@@ -361,3 +361,13 @@ def test_every_change_is_kept_with_before_and_after(plan, fellow):
     assert change.before == {"title": "Raise a £50,000 pre-seed round"}
     assert change.after == {"title": "A bigger round"}
     assert change.actor == fellow.user
+
+
+def test_the_mentors_home_page_shows_each_mentees_fulfilment(client_for, programme_a, mentor, plan):
+    _, objective = plan
+    with scope(programme=programme_a):
+        first = action_add(objective=objective, actor=objective.pdp.fellow.user, text="One")
+        action_add(objective=objective, actor=objective.pdp.fellow.user, text="Two")
+        action_toggle(action=first, actor=objective.pdp.fellow.user)
+    home = client_for(mentor).get(reverse("cohort:home", kwargs={"programme_slug": "alpha"}))
+    assert "Your mentees" in home.text and "50% fulfilled" in home.text
