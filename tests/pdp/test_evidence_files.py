@@ -3,18 +3,17 @@ fellow, their mentor and staff."""
 
 import io
 import zipfile
-from datetime import date
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
-from cohort.models import Fellow, Role
-from pdp.models import CompetencyDomain, Evidence
-from pdp.services import evidence_add, objective_save, pdp_for_fellow
+from cohort.models import Role
+from pdp.models import Evidence
+from pdp.services import evidence_add
 
-from ..factories import FellowFactory, MembershipFactory, MentorshipFactory, UserFactory
+from ..factories import FellowFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -31,24 +30,8 @@ def docx_bytes() -> bytes:
 
 
 @pytest.fixture
-def setup(programme_a, fellow_a, mentor_a):
-    with scopes_disabled():
-        fellow = Fellow.objects.select_related("user").get(user=fellow_a)
-        MentorshipFactory(fellow=fellow, mentor=mentor_a.mentor_profiles.get())
-        domain = CompetencyDomain.objects.create(programme=programme_a, name="Leadership")
-    with scope(programme=programme_a):
-        pdp = pdp_for_fellow(fellow=fellow)
-        objective = objective_save(
-            pdp=pdp,
-            actor=fellow.user,
-            data={
-                "title": "Lead a team",
-                "measure": "A team of three",
-                "target_date": date(2027, 1, 1),
-                "domain": domain,
-            },
-        )
-    return fellow, objective
+def setup(fellow, mentor, plan):
+    return fellow, plan[1]
 
 
 def post_file(client, programme, objective, name, content, title="Kept title"):
