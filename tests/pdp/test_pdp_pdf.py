@@ -289,3 +289,13 @@ def test_only_get_is_answered(client_for, programme_a, fellow, plan):
     pdp, _, _ = plan
     response = client_for(fellow.user).post(url("pdf", programme_a, pdp_uuid=pdp.uuid))
     assert response.status_code == 405
+
+
+def test_a_new_plan_without_a_mentor_still_makes_a_document(programme_a, fellow):
+    with scope(programme=programme_a):
+        pdp = pdp_for_fellow(fellow=fellow)
+        context = pdp_document_context(pdp)
+        text, _pages = _text(render_pdp_pdf(pdp=pdp))
+    assert context["mentors"] == [] and context["fulfilment"] is None
+    assert "No mentor yet" in text and "Not yet sent to the mentor to agree." in text
+    assert "This plan has no objectives yet." in text
