@@ -317,5 +317,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # In-process tasks would log every success into the dev server's console.
         "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
+        # WeasyPrint logs each step of every PDF it lays out (its warnings still show).
+        "weasyprint.progress": {"level": "WARNING"},
     },
 }

@@ -39,4 +39,5 @@ urlpatterns = [
     path("framework/", views.framework_view, name="framework"),
     path("framework/<uuid:domain_uuid>/", views.domain_edit_view, name="domain_edit"),
     path("framework/<uuid:domain_uuid>/remove/", views.domain_remove_view, name="domain_remove"),
+    path("pdp/<uuid:pdp_uuid>/pdf/", views.pdp_pdf_view, name="pdf"),
 ]

@@ -4,11 +4,11 @@ the list of plans and the competency framework."""
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from cohort.models import Cohort, Fellow, Role
 from cohort.selectors import fellow_for_user
@@ -17,6 +17,7 @@ from cohort.views import ensure_errors_shown, role_required
 from .access import MENTOR, OWNER, STAFF, main_relation, mentee_fellow_ids, relations_to
 from .forms import ActionForm, DomainForm, EvidenceForm, ObjectiveForm, ReviewForm, StatusForm
 from .models import PDP, Action, CompetencyDomain, Evidence, Objective
+from .pdf import pdf_filename, record_download, render_pdp_pdf
 from .services import (
     action_add,
     action_toggle,
@@ -411,3 +412,19 @@ def domain_remove_view(request, programme_slug, domain_uuid):
     else:
         messages.success(request, f"“{domain.name}” has been removed from the framework.")
     return redirect("pdp:framework", programme_slug=programme_slug)
+
+
+# --- the plan as a PDF ---
+
+
+@require_GET
+def pdp_pdf_view(request, programme_slug, pdp_uuid):
+    """The plan as a PDF, for the fellow, their mentor and staff (the same people as the page).
+    Downloading is audited (personal data leaves the platform) but is not a change to the plan."""
+    pdp, _relations = _pdp_or_404(request, pdp_uuid)
+    document = render_pdp_pdf(pdp=pdp, request=request)
+    record_download(pdp=pdp, actor=request.user)
+    response = HttpResponse(document, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{pdf_filename(pdp)}"'
+    response["Cache-Control"] = "private, no-store"
+    return response

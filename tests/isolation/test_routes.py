@@ -347,6 +347,7 @@ ROUTE_ACCESS: dict[str, str] = {
     "pdp:framework": STAFF,
     "pdp:domain_edit": STAFF,
     "pdp:domain_remove": STAFF,
+    "pdp:pdf": STAFF,
     "mentoring:matching": STAFF,
     "mentoring:matching_cohort": STAFF,
     "mentoring:matching_run": STAFF,
