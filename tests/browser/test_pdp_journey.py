@@ -70,6 +70,20 @@ def test_the_mentor_returns_a_plan_with_comments(page):
     assert_accessible(page)
 
 
+def test_the_fellow_downloads_her_plan_as_a_pdf(page):
+    sign_in(page, FELLOW_EMAIL)
+    with page.expect_navigation():
+        page.get_by_role("navigation", name="Menu").get_by_role("link", name="Your plan").click()
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download the plan as a PDF").click()
+    download = download_info.value
+    assert download.suggested_filename.startswith("pdp-") and download.suggested_filename.endswith(
+        ".pdf"
+    )
+    with open(download.path(), "rb") as pdf:
+        assert pdf.read(5) == b"%PDF-"
+
+
 def test_staff_see_every_plan(page):
     sign_in(page, STAFF_EMAIL)
     with page.expect_navigation():
