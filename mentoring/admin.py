@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from cohort.admin_site import ProgrammeScopedAdmin
 
-from .models import MatchPair, Mentorship
+from .models import Connection, MatchPair, Mentorship
 
 
 @admin.register(Mentorship)
@@ -27,6 +27,17 @@ class MatchPairAdmin(ProgrammeScopedAdmin):
     list_filter = ["state", "cohort"]
     readonly_fields = ["uuid", "created_at"]
     list_select_related = ["programme", "fellow__user", "mentor__user", "cohort"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Connection)
+class ConnectionAdmin(ProgrammeScopedAdmin):
+    list_display = ["requester", "addressee", "status", "created_at", "responded_at"]
+    list_filter = ["status"]
+    readonly_fields = ["uuid", "requester", "addressee", "created_at"]
+    list_select_related = ["programme", "requester", "addressee"]
 
     def has_add_permission(self, request):
         return False

@@ -2,7 +2,7 @@
 industry mentor by the platform's own matching, the demo fellow with the demo mentor, and one
 mentorship that ended and was re-matched."""
 
-from datetime import date
+from datetime import date, datetime
 
 from django_scopes import scope
 
@@ -96,3 +96,50 @@ def _pair(programme, cohort, fellow, mentor, started_on, **ended) -> None:
         fit_reasons=reasons,
         **ended,
     )
+
+
+@register_seeder(order=35)
+def seed_connections(seeder) -> None:
+    """The demo fellow's network: people she connected with through the year, one request
+    waiting for her answer and one she sent."""
+    from django.utils import timezone
+
+    from .models import Connection
+
+    cep = seeder.programmes["cep"]
+    with scope(programme=cep):
+        fellows = list(
+            Fellow.objects.filter(programme=cep, cohort__name="Cohort 1 — 2016/17")
+            .select_related("user")
+            .order_by("pk")
+        )
+        priya = next(f.user for f in fellows if f.user.email == FELLOW_EMAIL)
+        michael = Mentor.objects.get(programme=cep, user__email=MENTOR_EMAIL).user
+        others = [f.user for f in fellows if f.user.pk != priya.pk]
+
+        def moment(month, day, year=2016):
+            return timezone.make_aware(datetime(year, month, day, 12, 0))
+
+        pairs = [
+            (priya, michael, "accepted", moment(9, 20)),
+            (others[10], priya, "accepted", moment(10, 14)),
+            (priya, others[20], "accepted", moment(11, 3)),
+            (others[30], priya, "accepted", moment(1, 25, 2017)),
+            (priya, others[40], "accepted", moment(3, 8, 2017)),
+            (others[50], priya, "pending", moment(4, 2, 2017)),
+            (priya, others[60], "pending", moment(4, 5, 2017)),
+        ]
+        for requester, addressee, status, when in pairs:
+            Connection.objects.get_or_create(
+                programme=cep,
+                requester=requester,
+                addressee=addressee,
+                defaults={
+                    "status": status,
+                    "created_at": when,
+                    "responded_at": when if status == "accepted" else None,
+                    "message": "We met at the Pit Stop; let's keep in touch."
+                    if status == "pending"
+                    else "",
+                },
+            )

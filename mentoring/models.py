@@ -90,3 +90,43 @@ class MatchPair(models.Model):
 
     def __str__(self):
         return f"{self.fellow} ↔ {self.mentor} ({self.get_state_display()})"
+
+
+class Connection(models.Model):
+    """A networking connection between two members of a programme (a fellow with a fellow or
+    with a mentor): requested, then accepted or declined. Accepted connections are dated so the
+    programme's metrics can count new ones."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a reply"
+        ACCEPTED = "accepted", "Connected"
+        DECLINED = "declined", "Declined"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="+")
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="connections_requested"
+    )
+    addressee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="connections_received"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    message = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    responded_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(programme="programme")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["programme", "requester", "addressee"], name="connection_unique_pair"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(requester=models.F("addressee")), name="connection_not_self"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.requester} → {self.addressee} ({self.get_status_display().lower()})"

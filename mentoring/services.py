@@ -11,13 +11,13 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from cohort.models import Cohort, Fellow, Mentor
+from cohort.models import Cohort, Fellow, Membership, Mentor, Role
 from cohort.services import audit_log
 from notifications.models import Kind
 from notifications.services import notify
 
 from . import matching
-from .models import MatchPair, Mentorship
+from .models import Connection, MatchPair, Mentorship
 
 
 def mentor_places(*, programme, cohort=None) -> dict[int, dict]:
@@ -358,3 +358,91 @@ def mentorship_end(*, mentorship: Mentorship, actor, reason: str) -> Mentorship:
             changes={"reason": reason},
         )
     return mentorship
+
+
+# --- networking -------------------------------------------------------------------------------
+
+NETWORK_ROLES = {Role.FELLOW, Role.MENTOR}
+
+
+def _network_roles(programme, user) -> set[str]:
+    return (
+        set(
+            Membership.objects.filter(programme=programme, user=user).values_list("role", flat=True)
+        )
+        & NETWORK_ROLES
+    )
+
+
+def connection_request(*, programme, requester, addressee, message: str = "") -> Connection:
+    """Ask another member to connect: a fellow with a fellow, or with a mentor."""
+    if requester.pk == addressee.pk:
+        raise ValidationError("You cannot connect with yourself.")
+    mine, theirs = _network_roles(programme, requester), _network_roles(programme, addressee)
+    if not mine or not theirs:
+        raise ValidationError("Networking is between the programme's fellows and mentors.")
+    if Role.FELLOW not in mine | theirs:
+        raise ValidationError(
+            "Mentors connect with fellows; to reach another mentor, ask the team."
+        )
+    with transaction.atomic():
+        existing = Connection.objects.filter(
+            Q(requester=requester, addressee=addressee)
+            | Q(requester=addressee, addressee=requester),
+            programme=programme,
+        ).first()
+        if existing is not None and existing.status == Connection.Status.ACCEPTED:
+            raise ValidationError(f"You are already connected with {addressee.display_name}.")
+        if existing is not None and existing.status == Connection.Status.PENDING:
+            if existing.requester_id == requester.pk:
+                raise ValidationError(f"Your request to {addressee.display_name} is waiting.")
+            raise ValidationError(
+                f"{addressee.display_name} has already asked to connect with you: accept it "
+                "on your network page."
+            )
+        if existing is not None and existing.requester_id != requester.pk:
+            existing.delete()  # they declined you earlier; now you ask them instead
+            existing = None
+        connection = existing or Connection(
+            programme=programme, requester=requester, addressee=addressee
+        )
+        connection.status = Connection.Status.PENDING
+        connection.message = (message or "").strip()[:300]
+        connection.created_at = timezone.now()
+        connection.responded_at = None
+        connection.save()
+        notify(
+            programme=programme,
+            recipients=[addressee],
+            kind=Kind.CONNECTION,
+            title=f"{requester.display_name} would like to connect",
+            body=connection.message,
+            link=reverse("mentoring:network", kwargs={"programme_slug": programme.slug}),
+            actor=requester,
+        )
+    return connection
+
+
+def connection_respond(*, connection: Connection, actor, accept: bool) -> Connection:
+    """The person asked accepts or declines; only they can."""
+    with transaction.atomic():
+        connection = Connection.objects.select_for_update().get(pk=connection.pk)
+        if connection.addressee_id != actor.pk:
+            raise ValidationError("Only the person asked can reply to this request.")
+        if connection.status != Connection.Status.PENDING:
+            raise ValidationError("This request has already been answered.")
+        connection.status = Connection.Status.ACCEPTED if accept else Connection.Status.DECLINED
+        connection.responded_at = timezone.now()
+        connection.save(update_fields=["status", "responded_at"])
+        if accept:
+            notify(
+                programme=connection.programme,
+                recipients=[connection.requester],
+                kind=Kind.CONNECTION,
+                title=f"{actor.display_name} accepted your request to connect",
+                link=reverse(
+                    "mentoring:network", kwargs={"programme_slug": connection.programme.slug}
+                ),
+                actor=actor,
+            )
+    return connection

@@ -21,4 +21,11 @@ urlpatterns = [
         views.mentorship_end_view,
         name="mentorship_end",
     ),
+    path("network/", views.network_view, name="network"),
+    path("network/connect/<uuid:user_uuid>/", views.connect_view, name="connect"),
+    path(
+        "network/<uuid:connection_uuid>/respond/",
+        views.connection_respond_view,
+        name="connection_respond",
+    ),
 ]

@@ -4,16 +4,19 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_POST
 
-from cohort.models import Cohort, Fellow, Mentor, Role
+from cohort.models import Cohort, Fellow, Membership, Mentor, Role
 from cohort.views import PAGE_SIZE, ensure_errors_shown, role_required
 
 from .forms import EndMentorshipForm, MentorshipFilterForm, PinForm
-from .models import MatchPair, Mentorship
+from .models import Connection, MatchPair, Mentorship
 from .services import (
+    connection_request,
+    connection_respond,
     match_pair_change,
     match_pin,
     matching_publish,
@@ -266,3 +269,78 @@ def mentorship_end_view(request, programme_slug, mentorship_uuid):
         {"mentorship": mentorship, "form": form},
         status=400 if request.method == "POST" else 200,
     )
+
+
+# --- networking -------------------------------------------------------------------------------
+
+
+def network_view(request, programme_slug):
+    """My network: requests to answer, requests sent, and the people I am connected with."""
+    mine = Connection.objects.filter(
+        Q(requester=request.user) | Q(addressee=request.user), programme=request.programme
+    ).select_related("requester", "addressee")
+    incoming, outgoing, connected = [], [], []
+    for connection in mine:
+        other = (
+            connection.addressee
+            if connection.requester_id == request.user.pk
+            else connection.requester
+        )
+        connection.other = other
+        if connection.status == Connection.Status.ACCEPTED:
+            connected.append(connection)
+        elif connection.status == Connection.Status.PENDING:
+            (outgoing if connection.requester_id == request.user.pk else incoming).append(
+                connection
+            )
+    return TemplateResponse(
+        request,
+        "mentoring/network.html",
+        {"incoming": incoming, "outgoing": outgoing, "connected": connected},
+    )
+
+
+@require_POST
+def connect_view(request, programme_slug, user_uuid):
+    member = (
+        Membership.objects.filter(programme=request.programme, user__uuid=user_uuid)
+        .select_related("user")
+        .first()
+    )
+    if member is None:
+        raise Http404("No such member.")
+    try:
+        connection_request(
+            programme=request.programme,
+            requester=request.user,
+            addressee=member.user,
+            message=request.POST.get("message", ""),
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Your request to connect has gone to {member.user}.")
+    return redirect("mentoring:network", programme_slug=programme_slug)
+
+
+@require_POST
+def connection_respond_view(request, programme_slug, connection_uuid):
+    connection = get_object_or_404(
+        Connection.objects.select_related("requester"),
+        programme=request.programme,
+        uuid=connection_uuid,
+        addressee=request.user,
+    )
+    accept = request.POST.get("decision") == "accept"
+    try:
+        connection_respond(connection=connection, actor=request.user, accept=accept)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            f"You are now connected with {connection.requester}."
+            if accept
+            else f"You declined {connection.requester}'s request.",
+        )
+    return redirect("mentoring:network", programme_slug=programme_slug)

@@ -27,6 +27,7 @@ class Kind(models.TextChoices):
     REMINDER = "reminder", "Reminders of meetings and events"
     MENTORSHIP = "mentorship", "Mentor matches and changes to them"
     APPLICATION = "application", "Your application to a programme"
+    CONNECTION = "connection", "Networking connection requests"
     DIGEST = "digest", "Your daily digest"
 
 
@@ -41,12 +42,19 @@ MANDATORY_KINDS = frozenset(
     {Kind.SIGN_OFF_REQUEST, Kind.INVITATION, Kind.SECURITY, Kind.APPLICATION}
 )
 # Kinds a person may choose how to receive (shown on the preferences page).
-CONFIGURABLE_KINDS = [Kind.ANNOUNCEMENT, Kind.MEMBERSHIP, Kind.MENTORSHIP, Kind.REMINDER]
+CONFIGURABLE_KINDS = [
+    Kind.ANNOUNCEMENT,
+    Kind.MEMBERSHIP,
+    Kind.MENTORSHIP,
+    Kind.CONNECTION,
+    Kind.REMINDER,
+]
 DEFAULT_DELIVERY = {
     Kind.ANNOUNCEMENT: Delivery.IMMEDIATELY,
     Kind.MEMBERSHIP: Delivery.DIGEST,
     Kind.REMINDER: Delivery.IMMEDIATELY,
     Kind.MENTORSHIP: Delivery.IMMEDIATELY,
+    Kind.CONNECTION: Delivery.DIGEST,
 }
 
 

@@ -2,8 +2,9 @@
 (dependencies point one way: cohort ← … ← mentoring)."""
 
 from django import template
+from django.db.models import Q
 
-from ..models import Mentorship
+from ..models import Connection, Mentorship
 
 register = template.Library()
 
@@ -22,3 +23,31 @@ def home_mentorships(context, as_role: str):
             ).select_related("fellow__user", "mentor__user", "mentor__organisation", "cohort")
         )
     return {"mentorships": mentorships, "as_role": as_role, "programme": programme}
+
+
+@register.inclusion_tag("mentoring/includes/connect_button.html", takes_context=True)
+def connect_button(context, person):
+    """On a directory profile: connect with this person, or where the connection stands."""
+    request = context["request"]
+    programme = getattr(request, "programme", None)
+    state = None
+    can_connect = (
+        programme is not None
+        and person.pk != request.user.pk
+        and bool(request.roles & {"fellow", "mentor"})
+    )
+    if can_connect:
+        existing = Connection.objects.filter(
+            Q(requester=request.user, addressee=person)
+            | Q(requester=person, addressee=request.user),
+            programme=programme,
+        ).first()
+        if existing is not None and existing.status != Connection.Status.DECLINED:
+            state = existing.get_status_display()
+    return {
+        "person": person,
+        "programme": programme,
+        "can_connect": can_connect,
+        "state": state,
+        "csrf_token": context.get("csrf_token"),
+    }

@@ -109,3 +109,16 @@ def test_the_demo_fellow_sees_her_mentor(page):
         page.get_by_role("navigation", name="Menu").get_by_role("link", name="Mentorships").click()
     expect(page.get_by_role("table")).to_contain_text("Dr Michael Harding")
     assert_accessible(page)
+
+
+def test_the_demo_fellow_answers_a_request_to_connect(page):
+    sign_in(page, FELLOW_EMAIL)
+    with page.expect_navigation():
+        page.get_by_role("navigation", name="Menu").get_by_role("link", name="Network").click()
+    expect(page.locator("h1")).to_have_text("Your network")
+    assert_accessible(page)
+    with page.expect_navigation():
+        page.get_by_role("button", name=re.compile("^Accept")).first.click()
+    expect(page.get_by_role("status")).to_contain_text("You are now connected with")
+    expect(page.get_by_text("No requests waiting for you.")).to_be_visible()
+    assert_accessible(page)

@@ -3,6 +3,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db.models import Q
 from django_scopes import scopes_disabled
 
 from cohort.models import (
@@ -21,7 +22,7 @@ from cohort.models import (
     TrainingArrangement,
 )
 from cohort.selectors import recruitment_funnel
-from mentoring.models import Mentorship
+from mentoring.models import Connection, Mentorship
 from notifications.models import Announcement, AnnouncementReceipt, Notification, OutboxMessage
 from pdp.models import PDP, CompetencyDomain, Objective, PDPChange
 
@@ -42,6 +43,7 @@ TENANT_MODELS = [
     Review,
     RecruitmentCall,
     Mentorship,
+    Connection,
     CompetencyDomain,
     PDP,
     Objective,
@@ -134,6 +136,10 @@ def test_seed_demo_reproduces_the_first_intake_and_matches_every_fellow():
             assert active.filter(mentor=mentor).count() <= mentor.capacity
         ended = Mentorship.objects.get(programme=cep, ended_on__isnull=False)
         assert ended.end_reason and active.filter(fellow=ended.fellow).exists()
+        priya = Connection.objects.filter(
+            Q(requester__email="fellow@cep.example") | Q(addressee__email="fellow@cep.example")
+        )
+        assert set(priya.values_list("status", flat=True)) == {"accepted", "pending"}
         demo = active.get(fellow__user__email="fellow@cep.example")
         assert demo.mentor.user.email == "mentor@cep.example"
         assert any("Shared sector" in r for r in demo.fit_reasons)

@@ -16,7 +16,7 @@ from django_scopes import scope, scopes_disabled
 
 from cohort.models import PeopleImport, Programme, Review, Role
 from cohort.services import audit_log
-from mentoring.models import MatchPair
+from mentoring.models import Connection, MatchPair
 from notifications.models import AnnouncementReceipt, Preference
 from pdp.models import PDP, Action, CompetencyDomain, Evidence, Objective, PDPChange
 
@@ -151,6 +151,9 @@ SAMPLES: dict[str, Callable[[Programme, object], models.Model]] = {
     "pdp.PDPChange": lambda programme, staff: PDPChange.objects.create(
         programme=programme, pdp=_plan(programme)[0], action="x", summary="A change"
     ),
+    "mentoring.Connection": lambda programme, staff: Connection.objects.create(
+        programme=programme, requester=_member_user(programme, Role.FELLOW), addressee=staff
+    ),
     "notifications.Notification": lambda programme, staff: NotificationFactory(
         programme=programme, recipient=staff
     ),
@@ -200,6 +203,7 @@ EDITS: dict[str, tuple[str, str]] = {
     "pdp.Action": ("text", "Taken over"),
     "pdp.Evidence": ("title", "Taken over"),
     "pdp.PDPChange": ("summary", "Taken over"),
+    "mentoring.Connection": ("message", "Taken over"),
     "notifications.Notification": ("title", "Taken over"),
     "notifications.OutboxMessage": ("subject", "Taken over"),
     "notifications.Preference": ("delivery", "in_app"),

@@ -145,6 +145,17 @@ def _plan_file(programme: Programme):
         )
 
 
+def _connection(programme: Programme):
+    from mentoring.models import Connection
+
+    with scopes_disabled():
+        return Connection.objects.create(
+            programme=programme,
+            requester=MembershipFactory(programme=programme, role=Role.FELLOW).user,
+            addressee=_staff_of(programme),
+        )
+
+
 def _match_pair(programme: Programme):
     from mentoring.models import MatchPair
 
@@ -219,6 +230,15 @@ SAMPLES: dict[str, Sample] = {
         make=lambda programme: _staff_plan(programme)[1].domain.uuid, missing=uuid.uuid4
     ),
     "evidence_uuid": Sample(make=lambda programme: _plan_file(programme).uuid, missing=uuid.uuid4),
+    # A fellow of the programme, to connect with.
+    "user_uuid": Sample(
+        make=lambda programme: MembershipFactory(programme=programme, role=Role.FELLOW).user.uuid,
+        missing=uuid.uuid4,
+    ),
+    # A request to connect addressed to the programme's staff member (the owner).
+    "connection_uuid": Sample(
+        make=lambda programme: _connection(programme).uuid, missing=uuid.uuid4
+    ),
     "pair_uuid": Sample(
         make=lambda programme: _match_pair(programme).uuid,
         missing=uuid.uuid4,
@@ -284,6 +304,7 @@ POST_PAYLOADS: dict[str, dict[str, str]] = {
         "announcement": "in_app",
         "membership": "in_app",
         "mentorship": "in_app",
+        "connection": "in_app",
         "reminder": "in_app",
     },
     # A confirmation of a preview token that is not in the poster's session.
@@ -355,6 +376,9 @@ ROUTE_ACCESS: dict[str, str] = {
     "mentoring:match_pair": STAFF,
     "mentoring:mentorships": MEMBERS,
     "mentoring:mentorship_end": STAFF,
+    "mentoring:network": MEMBERS,
+    "mentoring:connect": MEMBER_ACTION,
+    "mentoring:connection_respond": OWN,
     "notifications:list": MEMBERS,
     "notifications:read_all": MEMBER_ACTION,
     "notifications:preferences": MEMBERS,

@@ -116,6 +116,7 @@ def test_preferences_page_saves_choices(client_for, fellow_a, programme_a):
             "announcement": "digest",
             "membership": "in_app",
             "mentorship": "digest",
+            "connection": "in_app",
             "reminder": "immediately",
         },
         follow=True,
@@ -127,6 +128,7 @@ def test_preferences_page_saves_choices(client_for, fellow_a, programme_a):
         "announcement": "digest",
         "membership": "in_app",
         "mentorship": "digest",
+        "connection": "in_app",
         "reminder": "immediately",
     }
 
