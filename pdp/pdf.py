@@ -8,7 +8,6 @@ The document fetches nothing: no base URL, and a URL fetcher that accepts only d
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import slugify
@@ -17,21 +16,11 @@ from cohort.models import Mentor
 from cohort.services import audit_log
 
 from .access import mentor_users
-from .models import PDP, Action, Evidence, Objective
+from .models import PDP, Objective
+from .selectors import plan_objectives
 from .services import changes_since_agreement, fulfilment
 
 TEMPLATE = "pdp/pdp_pdf.html"
-
-
-def _objectives(pdp: PDP) -> list[Objective]:
-    """The plan's objectives with their domain, actions and evidence: four queries, however
-    many objectives there are."""
-    return list(
-        pdp.objectives.select_related("domain").prefetch_related(
-            Prefetch("actions", queryset=Action.objects.order_by("created_at", "id")),
-            Prefetch("evidence", queryset=Evidence.objects.order_by("added_at", "id")),
-        )
-    )
 
 
 def _mentors(pdp: PDP) -> list[dict]:
@@ -99,7 +88,7 @@ def pdp_document_context(pdp: PDP) -> dict:
     """Everything the PDF says about the plan, in the order it says it. Call it inside the
     plan's programme scope; it runs the same queries for two objectives or twenty."""
     fellow = pdp.fellow
-    objectives = _objectives(pdp)
+    objectives = plan_objectives(pdp)
     changes = changes_since_agreement(pdp, objectives)
     entries = [_objective_entry(o, changes.get(str(o.uuid), [])) for o in objectives]
     live = [e for e in entries if not e["dropped"]]

@@ -3,7 +3,6 @@ the list of plans and the competency framework."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -18,6 +17,7 @@ from .access import MENTOR, OWNER, STAFF, main_relation, mentee_fellow_ids, rela
 from .forms import ActionForm, DomainForm, EvidenceForm, ObjectiveForm, ReviewForm, StatusForm
 from .models import PDP, Action, CompetencyDomain, Evidence, Objective
 from .pdf import pdf_filename, record_download, render_pdp_pdf
+from .selectors import objectives_with_actions, plan_objectives
 from .services import (
     action_add,
     action_toggle,
@@ -34,15 +34,6 @@ from .services import (
 )
 
 
-def _objectives(pdp):
-    return list(
-        pdp.objectives.select_related("domain").prefetch_related(
-            Prefetch("actions", queryset=Action.objects.order_by("created_at", "id")),
-            "evidence",
-        )
-    )
-
-
 def _pdp_or_404(request, pdp_uuid):
     pdp = get_object_or_404(
         PDP.objects.select_related("fellow__user", "fellow__cohort", "agreed_by"),
@@ -56,7 +47,7 @@ def _detail_page(request, pdp, relations, *, bound=None, status=200):
     """The plan with the forms the viewer may use; a form that failed comes back bound, beside
     its objective, with what was typed."""
     bound = bound or {}
-    objectives = _objectives(pdp)
+    objectives = plan_objectives(pdp)
     can_write = bool(relations & {OWNER, STAFF})
     for objective in objectives:
         key = str(objective.uuid)
@@ -121,9 +112,7 @@ def _list_page(request):
     fellows = list(fellows.order_by("user__full_name", "pk"))
     plans = {
         p.fellow_id: p
-        for p in PDP.objects.filter(fellow__in=fellows).prefetch_related(
-            Prefetch("objectives", queryset=Objective.objects.prefetch_related("actions"))
-        )
+        for p in PDP.objects.filter(fellow__in=fellows).prefetch_related(objectives_with_actions())
     }
     rows = []
     for fellow in fellows:

@@ -2,7 +2,10 @@
 (dependencies point one way: cohort ← … ← mentoring)."""
 
 from django import template
-from django.db.models import Q
+from django.db.models import Prefetch, Q
+
+from pdp.models import Objective
+from pdp.services import fulfilment
 
 from ..models import Connection, Mentorship
 
@@ -17,11 +20,21 @@ def home_mentorships(context, as_role: str):
     mentorships = []
     if programme is not None and request.user.is_authenticated:
         person = {"fellow": "fellow__user", "mentor": "mentor__user"}[as_role]
-        mentorships = list(
-            Mentorship.objects.filter(
-                programme=programme, ended_on__isnull=True, **{person: request.user}
-            ).select_related("fellow__user", "mentor__user", "mentor__organisation", "cohort")
-        )
+        mentorships = Mentorship.objects.filter(
+            programme=programme, ended_on__isnull=True, **{person: request.user}
+        ).select_related("fellow__user", "mentor__user", "mentor__organisation", "cohort")
+        if as_role == "mentor":
+            # Each mentee's plan fulfilment, from one prefetch (no query per mentee).
+            mentorships = mentorships.select_related("fellow__pdp").prefetch_related(
+                Prefetch(
+                    "fellow__pdp__objectives",
+                    queryset=Objective.objects.prefetch_related("actions"),
+                )
+            )
+        mentorships = list(mentorships)
+        for m in mentorships:
+            pdp = getattr(m.fellow, "pdp", None)
+            m.fulfilment = fulfilment(list(pdp.objectives.all())) if pdp else None
     return {"mentorships": mentorships, "as_role": as_role, "programme": programme}
 
 

@@ -3,7 +3,7 @@ cohort app importing this one."""
 
 from django import template
 
-from ..models import PDP, Objective
+from ..models import PDP
 from ..services import fulfilment
 
 register = template.Library()
@@ -24,11 +24,3 @@ def home_pdp(context, fellow):
         "fulfilment": fulfilment(objectives),
         "programme": context["request"].programme,
     }
-
-
-@register.simple_tag
-def mentee_fulfilment(fellow) -> str:
-    """A mentee's plan fulfilment, for the mentor's home page ("—" without objectives)."""
-    objectives = list(Objective.objects.filter(pdp__fellow=fellow).prefetch_related("actions"))
-    value = fulfilment(objectives)
-    return "—" if value is None else f"{value}%"
