@@ -159,16 +159,20 @@ FUNNEL_STAGES = [
 ]
 
 
-def recruitment_funnel(*, programme: Programme) -> list[dict]:
-    """Per cohort with a call: how many reached each stage and the conversion from the stage
-    before (one query). A stage counts everyone who reached it, even if declined later."""
+def recruitment_funnel(*, programme: Programme, cohort=None) -> list[dict]:
+    """Per cohort with a call (or only `cohort`): how many reached each stage and the
+    conversion from the stage before. A stage counts everyone who reached it, even if
+    declined later."""
     from .models import Application, Cohort
 
+    applications = Application.objects.filter(programme=programme)
+    cohorts = Cohort.objects.filter(programme=programme, call__isnull=False)
+    if cohort is not None:
+        applications = applications.filter(call__cohort=cohort)
+        cohorts = cohorts.filter(pk=cohort.pk)
     counts = {
         row["call__cohort"]: row
-        for row in Application.objects.filter(programme=programme)
-        .values("call__cohort")
-        .annotate(
+        for row in applications.values("call__cohort").annotate(
             expressed=Count("id"),
             applied=Count("id", filter=Q(submitted_at__isnull=False)),
             shortlisted=Count("id", filter=Q(shortlisted_at__isnull=False)),
@@ -179,8 +183,8 @@ def recruitment_funnel(*, programme: Programme) -> list[dict]:
         )
     }
     funnel = []
-    for cohort in Cohort.objects.filter(programme=programme, call__isnull=False):
-        row = counts.get(cohort.pk, {})
+    for each in cohorts:
+        row = counts.get(each.pk, {})
         stages, previous = [], None
         for key, label in FUNNEL_STAGES:
             value = row.get(key, 0)
@@ -190,7 +194,7 @@ def recruitment_funnel(*, programme: Programme) -> list[dict]:
         first = stages[0]["count"]
         funnel.append(
             {
-                "cohort": cohort,
+                "cohort": each,
                 "stages": stages,
                 "declined": row.get("declined", 0),
                 "withdrawn": row.get("withdrawn", 0),

@@ -510,13 +510,9 @@ def criterion_remove(*, criterion, actor) -> None:
     """Remove a criterion nobody has scored against yet (scores already given must keep
     their meaning)."""
     with transaction.atomic():
-        key = str(criterion.uuid)
-        if any(
-            key in scores
-            for scores in Review.objects.filter(programme=criterion.programme)
-            .values_list("scores", flat=True)
-            .iterator()
-        ):
+        if Review.objects.filter(
+            programme=criterion.programme, scores__has_key=str(criterion.uuid)
+        ).exists():
             raise ValidationError(
                 f"Reviewers have already scored against “{criterion.name}”, so it stays."
             )

@@ -754,10 +754,7 @@ def application_list_view(request, programme_slug, cohort_uuid):
             "filters": filters,
             "querystring": _querystring_without_page(request),
             "ready_count": len(ready),
-            "funnel": next(
-                (r for r in recruitment_funnel(programme=programme) if r["cohort"].pk == cohort.pk),
-                None,
-            ),
+            "funnel": next(iter(recruitment_funnel(programme=programme, cohort=cohort)), None),
         },
     )
 
@@ -786,9 +783,14 @@ def _application_page(request, application, *, forms=None, status=200):
     programme = request.programme
     call = application.call
     reviews = list(application.reviews.select_related("reviewer"))
+    criteria = list(ReviewCriterion.objects.filter(programme=programme))
+    names = {str(c.uuid): c.name for c in criteria}
+    for review in reviews:
+        review.score_rows = [
+            (names.get(key, "A removed criterion"), value) for key, value in review.scores.items()
+        ]
     mine = next((r for r in reviews if r.reviewer_id == request.user.pk), None)
     own = application.email.lower() == request.user.email.lower()
-    criteria = list(ReviewCriterion.objects.filter(programme=programme))
     summary = review_summary(reviews)
     forms = forms or {}
     can_review = application.status == Application.Status.APPLIED and mine is None and not own
@@ -814,7 +816,6 @@ def _application_page(request, application, *, forms=None, status=200):
         or (InterviewForm() if application.status == Application.Status.SHORTLISTED else None),
         "decision_form": forms.get("decision")
         or (None if application.is_final else DecisionForm()),
-        "criteria_names": {str(c.uuid): c.name for c in criteria},
     }
     return TemplateResponse(request, "cohort/application_detail.html", context, status=status)
 

@@ -20,13 +20,15 @@ from . import matching
 from .models import Connection, MatchPair, Mentorship
 
 
-def mentor_places(*, programme, cohort=None) -> dict[int, dict]:
+def mentor_places(*, programme, cohort=None, mentor_ids=None) -> dict[int, dict]:
     """Each mentor's capacity, active mentees and places held by this cohort's locked and
-    proposed pairs (one query)."""
+    proposed pairs (one query); `mentor_ids` narrows it to those mentors."""
     pair_filter = Q(match_pairs__state__in=[MatchPair.State.LOCKED, MatchPair.State.PROPOSED])
     if cohort is not None:
         pair_filter &= Q(match_pairs__cohort=cohort)
     rows = Mentor.objects.filter(programme=programme).select_related("user", "organisation")
+    if mentor_ids is not None:
+        rows = rows.filter(pk__in=mentor_ids)
     rows = rows.annotate(
         active=Count("mentorships", filter=Q(mentorships__ended_on__isnull=True), distinct=True),
         held=Count("match_pairs", filter=pair_filter, distinct=True),
@@ -145,7 +147,8 @@ def matching_run(*, cohort: Cohort, actor) -> matching.MatchResult:
 
 
 def _free_places(mentor, cohort) -> int:
-    place = mentor_places(programme=mentor.programme, cohort=cohort)[mentor.pk]
+    places = mentor_places(programme=mentor.programme, cohort=cohort, mentor_ids=[mentor.pk])
+    place = places[mentor.pk]
     return place["capacity"] - place["active"] - place["held"]
 
 
@@ -241,7 +244,7 @@ def matching_publish(*, cohort: Cohort, actor) -> list[Mentorship]:
             raise ValidationError("There are no proposed or locked pairs to publish. Run matching.")
         mentor_ids = {p.mentor_id for p in pairs}
         list(Mentor.objects.select_for_update().filter(pk__in=mentor_ids).values_list("pk"))
-        places = mentor_places(programme=programme)
+        places = mentor_places(programme=programme, mentor_ids=mentor_ids)
         over = []
         for mentor_id in mentor_ids:
             place = places[mentor_id]

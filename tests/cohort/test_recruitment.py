@@ -527,3 +527,21 @@ def test_the_admin_keeps_reviews_blind_too(client_for, staff_a, second_staff, ca
     with scope(programme=call.programme):
         review_submit(application=application, reviewer=staff_a, scores=scores_for(criteria, 3, 3))
     assert client.get(changelist).context["cl"].result_count == 2
+
+
+def test_a_criterion_already_scored_against_stays(client_for, staff_a, programme_a, call, criteria):
+    application = applied(call)
+    with scope(programme=programme_a):
+        review_submit(application=application, reviewer=staff_a, scores=scores_for(criteria, 4, 4))
+    unused = ReviewCriterionFactory(programme=programme_a, name="Unused")
+    client = client_for(staff_a)
+    remove = "cohort:criterion_remove"
+    kwargs = {"programme_slug": programme_a.slug}
+    page = client.post(
+        reverse(remove, kwargs={**kwargs, "criterion_uuid": criteria[0].uuid}), follow=True
+    )
+    assert "Reviewers have already scored against “Clinical need”, so it stays." in page.text
+    client.post(reverse(remove, kwargs={**kwargs, "criterion_uuid": unused.uuid}))
+    with scopes_disabled():
+        names = set(programme_a.criteria.values_list("name", flat=True))
+    assert names == {"Clinical need", "Feasibility"}
