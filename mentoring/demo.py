@@ -60,9 +60,7 @@ def seed_mentorships(seeder) -> None:
         if not waiting:
             return
         places = mentor_places(programme=cep)
-        mentors = [
-            mentor_profile(p["mentor"], p["capacity"] - p["active"]) for p in places.values()
-        ]
+        mentors = [mentor_profile(p["mentor"], p["free"]) for p in places.values()]
         result = matching.propose(
             fellow_profiles(waiting), mentors, excluded={(moved_fellow.pk, moved_mentor.pk)}
         )

@@ -45,6 +45,8 @@ def mentor_places(*, programme, cohort=None, mentor_ids=None) -> dict[int, dict]
             "active": m.active,
             "held": m.held,
             "locked": m.locked,
+            # Places left for new pairs: capacity less mentees now and pairs held here.
+            "free": m.capacity - m.active - m.held,
         }
         for m in rows
     }
@@ -108,10 +110,7 @@ def matching_run(*, cohort: Cohort, actor) -> matching.MatchResult:
         MatchPair.objects.filter(cohort=cohort, state=MatchPair.State.PROPOSED).delete()
         fellows = list(unmatched_fellows(cohort=cohort))
         places = mentor_places(programme=programme, cohort=cohort)
-        mentors = [
-            mentor_profile(p["mentor"], p["capacity"] - p["active"] - p["held"])
-            for p in places.values()
-        ]
+        mentors = [mentor_profile(p["mentor"], p["free"]) for p in places.values()]
         excluded = set(
             MatchPair.objects.filter(cohort=cohort, state=MatchPair.State.EXCLUDED).values_list(
                 "fellow_id", "mentor_id"
@@ -148,8 +147,7 @@ def matching_run(*, cohort: Cohort, actor) -> matching.MatchResult:
 
 def _free_places(mentor, cohort) -> int:
     places = mentor_places(programme=mentor.programme, cohort=cohort, mentor_ids=[mentor.pk])
-    place = places[mentor.pk]
-    return place["capacity"] - place["active"] - place["held"]
+    return places[mentor.pk]["free"]
 
 
 def match_pin(*, cohort: Cohort, fellow, mentor, actor) -> MatchPair:

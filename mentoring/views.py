@@ -58,10 +58,7 @@ def _matching_page(request, cohort, *, pin_form=None, status=200):
         .select_related("fellow__user", "mentor__user", "mentor__organisation")
         .order_by("state", "fellow__user__full_name", "pk")
     )
-    places = [
-        {**p, "free": p["capacity"] - p["active"] - p["held"]}
-        for p in mentor_places(programme=programme, cohort=cohort).values()
-    ]
+    places = list(mentor_places(programme=programme, cohort=cohort).values())
     places.sort(key=lambda p: (-p["free"], str(p["mentor"])))
     waiting = list(unmatched_fellows(cohort=cohort))
     matched = Mentorship.objects.filter(cohort=cohort, ended_on__isnull=True).count()
@@ -97,10 +94,7 @@ def matching_cohort_view(request, programme_slug, cohort_uuid):
         return _matching_page(request, cohort)
     # A POST here is staff choosing a fellow's mentor themselves.
     waiting = list(unmatched_fellows(cohort=cohort))
-    places = [
-        {**p, "free": p["capacity"] - p["active"] - p["held"]}
-        for p in mentor_places(programme=request.programme, cohort=cohort).values()
-    ]
+    places = list(mentor_places(programme=request.programme, cohort=cohort).values())
     form = PinForm(request.POST, fellows=waiting, mentors=places)
     if form.is_valid():
         fellow = Fellow.objects.get(cohort=cohort, uuid=form.cleaned_data["fellow"])
