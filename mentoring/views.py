@@ -46,7 +46,7 @@ def matching_overview_view(request, programme_slug):
         {
             "cohorts": cohorts,
             "mentor_count": len(places),
-            "free_places": sum(max(p["capacity"] - p["active"], 0) for p in places),
+            "free_places": sum(max(p["free"], 0) for p in places),
         },
     )
 
