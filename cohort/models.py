@@ -45,6 +45,12 @@ class Programme(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(12)],
         help_text="Mentor meetings each fellow holds in a programme year.",
     )
+    meeting_alert_days = models.PositiveSmallIntegerField(
+        default=21,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text="Staff are alerted to a mentorship with no meeting this many days after "
+        "a meeting window closed.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -5,19 +5,29 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from cohort.models import Cohort, Fellow, Membership, Mentor, Role
 from cohort.services import audit_log
 from notifications.models import Kind
 from notifications.services import notify
 
-from . import matching
-from .models import Connection, MatchPair, Mentorship
+from . import matching, records
+from .models import (
+    Connection,
+    MatchPair,
+    Meeting,
+    MeetingWindow,
+    Mentorship,
+    Milestone,
+    MilestoneReview,
+    SignOff,
+)
 
 
 def mentor_places(*, programme, cohort=None, mentor_ids=None) -> dict[int, dict]:
@@ -447,3 +457,833 @@ def connection_respond(*, connection: Connection, actor, accept: bool) -> Connec
                 actor=actor,
             )
     return connection
+
+
+# --- the year's meetings -----------------------------------------------------------------------
+#
+# A mentorship holds the programme's N meetings a year (Programme.meetings_per_year), each due
+# in a window derived from the cohort's dates unless staff set their own (MeetingWindow). A
+# meeting record moves draft → submitted (by the fellow) → signed off (by the mentor, who
+# re-enters a password or authenticator code), or back to "returned" with comments. A signed
+# record is locked and hashed (records.py); only staff reopen it, with a reason.
+
+
+class StaleEdit(Exception):
+    """Someone saved the record after the editor opened it: nothing was saved, and the view
+    shows what they typed beside what is there now."""
+
+    def __init__(self, current):
+        super().__init__("This record was changed since you opened it.")
+        self.current = current
+
+
+def cohort_windows(cohort: Cohort) -> dict[int, tuple]:
+    """{number: (opens_on, closes_on)} for the cohort's meetings: staff's dates where set,
+    otherwise the windows derived from the cohort's dates."""
+    windows = {n: (opens, closes) for n, opens, closes in cohort.meeting_windows()}
+    for window in MeetingWindow.objects.filter(cohort=cohort):
+        if window.number in windows:
+            windows[window.number] = (window.opens_on, window.closes_on)
+    return windows
+
+
+def meeting_windows_save(*, cohort: Cohort, actor, windows: dict[int, tuple]) -> None:
+    """Set the cohort's meeting windows ({number: (opens_on, closes_on)}): each inside the
+    cohort's year, opening before it closes, in meeting order. Windows equal to the derived
+    ones are stored as no override."""
+    derived = {n: (o, c) for n, o, c in cohort.meeting_windows()}
+    errors = {}
+    previous_opens = None
+    for number in sorted(windows):
+        opens, closes = windows[number]
+        if number not in derived:
+            errors[f"opens_{number}"] = f"The programme holds {len(derived)} meetings a year."
+        elif closes < opens:
+            errors[f"closes_{number}"] = f"Meeting {number}'s window must close after it opens."
+        elif opens < cohort.starts_on or closes > cohort.ends_on:
+            errors[f"opens_{number}"] = (
+                f"Meeting {number}'s window must fall inside the cohort's year, "
+                f"{date_format(cohort.starts_on)} to {date_format(cohort.ends_on)}."
+            )
+        elif previous_opens is not None and opens < previous_opens:
+            errors[f"opens_{number}"] = (
+                f"Meeting {number}'s window cannot open before meeting {number - 1}'s."
+            )
+        previous_opens = opens
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        before = cohort_windows(cohort)
+        for number, (opens, closes) in windows.items():
+            if (opens, closes) == derived[number]:
+                MeetingWindow.objects.filter(cohort=cohort, number=number).delete()
+            else:
+                MeetingWindow.objects.update_or_create(
+                    cohort=cohort,
+                    number=number,
+                    defaults={
+                        "programme": cohort.programme,
+                        "opens_on": opens,
+                        "closes_on": closes,
+                    },
+                )
+        after = cohort_windows(cohort)
+        changed = {
+            str(n): {"from": [str(d) for d in before[n]], "to": [str(d) for d in after[n]]}
+            for n in after
+            if before[n] != after[n]
+        }
+        if changed:
+            audit_log(
+                programme=cohort.programme,
+                actor=actor,
+                action="meeting_windows.changed",
+                target=cohort,
+                changes=changed,
+            )
+
+
+def meeting_state(*, meeting, opens_on, closes_on, today) -> str:
+    """Where one meeting of the year stands: signed, submitted, returned, draft (being written),
+    overdue (its window closed and no record was submitted), due (window open) or upcoming."""
+    if meeting is not None and meeting.status in (
+        Meeting.Status.SIGNED,
+        Meeting.Status.SUBMITTED,
+    ):
+        return meeting.status
+    if closes_on < today:
+        return "overdue"
+    if meeting is not None:
+        return meeting.status
+    return "due" if opens_on <= today else "upcoming"
+
+
+STATE_LABELS = {
+    "signed": "Signed off",
+    "submitted": "Waiting for sign-off",
+    "returned": "Returned with comments",
+    "draft": "Being written",
+    "overdue": "Overdue",
+    "due": "Due now",
+    "upcoming": "Upcoming",
+}
+
+
+def meeting_schedule(
+    mentorship: Mentorship, *, windows=None, meetings=None, today=None
+) -> list[dict]:
+    """The mentorship's year: for each meeting number its window, record (if started) and
+    state. `windows` and `meetings` may be passed in by lists that read them in bulk."""
+    today = today or timezone.localdate()
+    windows = windows if windows is not None else cohort_windows(mentorship.cohort)
+    if meetings is None:
+        meetings = list(mentorship.meetings.all())
+    by_number = {m.number: m for m in meetings}
+    rows = []
+    for number in sorted(windows):
+        opens, closes = windows[number]
+        meeting = by_number.get(number)
+        state = meeting_state(meeting=meeting, opens_on=opens, closes_on=closes, today=today)
+        rows.append(
+            {
+                "number": number,
+                "opens_on": opens,
+                "closes_on": closes,
+                "meeting": meeting,
+                "state": state,
+                "state_label": STATE_LABELS[state],
+            }
+        )
+    next_row = next((r for r in rows if r["state"] not in ("signed", "submitted")), None)
+    for row in rows:
+        row["is_next"] = row is next_row
+    return rows
+
+
+def _is_party(mentorship: Mentorship, user) -> str | None:
+    if mentorship.fellow.user_id == user.pk:
+        return "fellow"
+    if mentorship.mentor.user_id == user.pk:
+        return "mentor"
+    return None
+
+
+def _is_staff(programme, user) -> bool:
+    return Membership.objects.filter(programme=programme, user=user, role=Role.STAFF).exists()
+
+
+def meeting_start(*, mentorship: Mentorship, number: int, actor) -> Meeting:
+    """Open the record of meeting `number` (either party, or staff). Starting one that exists
+    returns it; a number beyond the programme's meetings a year is refused."""
+    programme = mentorship.programme
+    allowed = programme.meetings_per_year
+    if number < 1 or number > allowed:
+        raise ValidationError(
+            f"There is no meeting {number}: the programme holds {allowed} meetings a year."
+        )
+    if not mentorship.is_active:
+        raise ValidationError("This mentorship has ended; its meetings can no longer change.")
+    with transaction.atomic():
+        Mentorship.objects.select_for_update().filter(pk=mentorship.pk).first()
+        meeting, created = Meeting.objects.get_or_create(
+            mentorship=mentorship,
+            number=number,
+            defaults={"programme": programme, "updated_by": actor},
+        )
+        if created:
+            audit_log(
+                programme=programme,
+                actor=actor,
+                action="meeting.started",
+                target=meeting,
+                changes={"number": number},
+            )
+    return meeting
+
+
+MEETING_FIELDS = ["held_on", "format", "discussion", "fellow_reflection", "mentor_advice"]
+
+
+def _check_held_on(meeting: Meeting, held_on) -> None:
+    if held_on is None:
+        return
+    cohort = meeting.mentorship.cohort
+    if held_on > timezone.localdate():
+        raise ValidationError({"held_on": "The meeting date cannot be in the future."})
+    if not cohort.starts_on <= held_on <= cohort.ends_on:
+        raise ValidationError(
+            {
+                "held_on": f"The meeting date must fall within {cohort.name}: "
+                f"{date_format(cohort.starts_on)} to {date_format(cohort.ends_on)}."
+            }
+        )
+    if held_on < meeting.mentorship.started_on:
+        raise ValidationError(
+            {
+                "held_on": "The meeting date cannot be before the mentorship started on "
+                f"{date_format(meeting.mentorship.started_on)}."
+            }
+        )
+
+
+def _locked_message(meeting: Meeting) -> str:
+    if meeting.is_signed:
+        return (
+            "This record is signed off and locked. Only programme staff can reopen it, "
+            "with a reason."
+        )
+    return "This record has been sent to the mentor; it can change again if they return it."
+
+
+def _check_can_edit(meeting: Meeting, actor) -> str:
+    """Who is editing (fellow, mentor or staff); refuses an edit the state does not allow."""
+    party = _is_party(meeting.mentorship, actor)
+    if party is None and not _is_staff(meeting.programme, actor):
+        raise PermissionDenied("Only the fellow, their mentor and programme staff edit this.")
+    if not meeting.mentorship.is_active:
+        raise ValidationError("This mentorship has ended; its meetings can no longer change.")
+    if meeting.is_editable:
+        return party or "staff"
+    # The mentor may still add their advice to a submitted record before signing it.
+    if meeting.status == Meeting.Status.SUBMITTED and party == "mentor":
+        return party
+    raise ValidationError(_locked_message(meeting))
+
+
+def _bump(model, obj, *, version: int, values: dict) -> int:
+    """Write `values` only if the row is still at `version` (optimistic concurrency)."""
+    updated = model.objects.filter(pk=obj.pk, version=version).update(
+        **values, version=F("version") + 1
+    )
+    if not updated:
+        raise StaleEdit(model.objects.get(pk=obj.pk))
+    return version + 1
+
+
+def meeting_save(*, meeting: Meeting, actor, data: dict, version: int) -> Meeting:
+    """Save the record's text as the editor saw it at `version`. If someone else saved it
+    since, nothing is written and StaleEdit says so."""
+    with transaction.atomic():
+        meeting = (
+            Meeting.objects.select_for_update(of=("self",))
+            .select_related("mentorship__cohort", "mentorship__fellow", "mentorship__mentor")
+            .get(pk=meeting.pk)
+        )
+        party = _check_can_edit(meeting, actor)
+        if meeting.version != version:
+            raise StaleEdit(meeting)
+        fields = MEETING_FIELDS
+        if meeting.status == Meeting.Status.SUBMITTED:
+            fields = ["mentor_advice"]
+        values = {f: data[f] for f in fields if f in data}
+        if "held_on" in values:
+            _check_held_on(meeting, values["held_on"])
+        changed = {f: v for f, v in values.items() if getattr(meeting, f) != v}
+        if not changed:
+            return meeting
+        now = timezone.now()
+        _bump(
+            Meeting,
+            meeting,
+            version=version,
+            values={**changed, "updated_at": now, "updated_by": actor},
+        )
+        audit_log(
+            programme=meeting.programme,
+            actor=actor,
+            action="meeting.edited",
+            target=meeting,
+            changes={"by": party, "fields": sorted(changed)},
+        )
+    meeting.refresh_from_db()
+    return meeting
+
+
+def open_milestones(meeting: Meeting):
+    """The milestones this meeting reviews: agreed at an earlier signed meeting of the same
+    mentorship and neither achieved nor missed before it (or reviewed at this very meeting)."""
+    return (
+        Milestone.objects.filter(
+            mentorship=meeting.mentorship,
+            agreed_at__status=Meeting.Status.SIGNED,
+            agreed_at__number__lt=meeting.number,
+        )
+        .filter(~Q(status__in=Milestone.CLOSED) | Q(reviews__meeting=meeting))
+        .select_related("objective", "agreed_at")
+        .distinct()
+        .order_by("due_on", "pk")
+    )
+
+
+def _check_objective(meeting: Meeting, objective) -> None:
+    if objective is not None and objective.pdp.fellow_id != meeting.mentorship.fellow_id:
+        raise ValidationError({"objective": "Choose one of the fellow's own PDP objectives."})
+
+
+MILESTONE_FIELDS = ["title", "measure", "due_on", "objective"]
+
+
+def milestone_add(*, meeting: Meeting, actor, data: dict) -> Milestone:
+    """A new milestone agreed at this meeting: what, by when, how we will know."""
+    with transaction.atomic():
+        meeting = (
+            Meeting.objects.select_for_update(of=("self",))
+            .select_related("mentorship")
+            .get(pk=meeting.pk)
+        )
+        _check_can_edit(meeting, actor)
+        if not meeting.is_editable:
+            raise ValidationError(_locked_message(meeting))
+        _check_objective(meeting, data.get("objective"))
+        if data["due_on"] < meeting.mentorship.started_on:
+            raise ValidationError({"due_on": "A milestone is due after the mentorship started."})
+        milestone = Milestone.objects.create(
+            programme=meeting.programme,
+            mentorship=meeting.mentorship,
+            agreed_at=meeting,
+            **{f: data.get(f) for f in MILESTONE_FIELDS},
+        )
+        Meeting.objects.filter(pk=meeting.pk).update(
+            version=F("version") + 1, updated_at=timezone.now(), updated_by=actor
+        )
+        audit_log(
+            programme=meeting.programme,
+            actor=actor,
+            action="milestone.agreed",
+            target=meeting,
+            changes={"milestone": str(milestone.uuid), "what": milestone.title},
+        )
+    return milestone
+
+
+def milestone_remove(*, milestone: Milestone, actor) -> None:
+    """Take a milestone out of the draft it was added to (never out of a signed record)."""
+    with transaction.atomic():
+        meeting = (
+            Meeting.objects.select_for_update(of=("self",))
+            .select_related("mentorship")
+            .get(pk=milestone.agreed_at_id)
+        )
+        _check_can_edit(meeting, actor)
+        if not meeting.is_editable:
+            raise ValidationError(_locked_message(meeting))
+        if milestone.reviews.exists():
+            raise ValidationError("This milestone has been reviewed at a later meeting.")
+        title = milestone.title
+        uuid_ = str(milestone.uuid)
+        milestone.delete()
+        Meeting.objects.filter(pk=meeting.pk).update(
+            version=F("version") + 1, updated_at=timezone.now(), updated_by=actor
+        )
+        audit_log(
+            programme=meeting.programme,
+            actor=actor,
+            action="milestone.removed",
+            target=meeting,
+            changes={"milestone": uuid_, "what": title},
+        )
+
+
+def review_save(
+    *, meeting: Meeting, milestone: Milestone, actor, data: dict, version: int | None
+) -> MilestoneReview:
+    """Record how an open milestone stands at this meeting. `version` is the review's version
+    the editor saw (None when there was no review yet)."""
+    outcome = data["outcome"]
+    comment = (data.get("comment") or "").strip()
+    new_due_on = data.get("new_due_on") if outcome == MilestoneReview.Outcome.DEFERRED else None
+    if not comment:
+        raise ValidationError({"comment": "Say how the milestone went."})
+    if outcome == MilestoneReview.Outcome.DEFERRED:
+        if new_due_on is None:
+            raise ValidationError({"new_due_on": "Give the new date for a deferred milestone."})
+        if new_due_on <= milestone.next_due_on:
+            raise ValidationError(
+                {
+                    "new_due_on": "The new date must be after "
+                    f"{date_format(milestone.next_due_on)}, when it was due."
+                }
+            )
+    with transaction.atomic():
+        meeting = (
+            Meeting.objects.select_for_update(of=("self",))
+            .select_related("mentorship")
+            .get(pk=meeting.pk)
+        )
+        _check_can_edit(meeting, actor)
+        if not meeting.is_editable:
+            raise ValidationError(_locked_message(meeting))
+        if not open_milestones(meeting).filter(pk=milestone.pk).exists():
+            raise ValidationError("This milestone is not open for review at this meeting.")
+        values = {
+            "outcome": outcome,
+            "comment": comment,
+            "new_due_on": new_due_on,
+            "evidence": (data.get("evidence") or "").strip(),
+            "updated_at": timezone.now(),
+        }
+        review = MilestoneReview.objects.filter(meeting=meeting, milestone=milestone).first()
+        if review is None:
+            if version is not None:
+                raise StaleEdit(None)
+            review = MilestoneReview.objects.create(
+                programme=meeting.programme, meeting=meeting, milestone=milestone, **values
+            )
+        else:
+            if version is None or review.version != version:
+                raise StaleEdit(review)
+            _bump(MilestoneReview, review, version=version, values=values)
+            review.refresh_from_db()
+        Meeting.objects.filter(pk=meeting.pk).update(
+            version=F("version") + 1, updated_at=timezone.now(), updated_by=actor
+        )
+        audit_log(
+            programme=meeting.programme,
+            actor=actor,
+            action="milestone.reviewed",
+            target=meeting,
+            changes={"milestone": str(milestone.uuid), "outcome": outcome},
+        )
+    return review
+
+
+def submission_problems(meeting: Meeting) -> list[str]:
+    """What stops the record being sent for sign-off, each said plainly."""
+    problems = []
+    if meeting.held_on is None:
+        problems.append("Give the date the meeting was held.")
+    if not meeting.format:
+        problems.append("Say how you met: in person, by video or by phone.")
+    if not meeting.discussion.strip():
+        problems.append("Write what you discussed.")
+    reviewed = set(meeting.reviews.values_list("milestone_id", flat=True))
+    unreviewed = [m for m in open_milestones(meeting) if m.pk not in reviewed]
+    for milestone in unreviewed:
+        problems.append(f"Review the milestone “{milestone.title}”.")
+    if not meeting.milestones_agreed.exists() and not reviewed and not unreviewed:
+        problems.append("Agree at least one milestone for the months ahead.")
+    return problems
+
+
+def meeting_submit(*, meeting: Meeting, actor) -> Meeting:
+    """The fellow sends the record to their mentor to sign off."""
+    with transaction.atomic():
+        meeting = (
+            Meeting.objects.select_for_update(of=("self",))
+            .select_related(
+                "mentorship__cohort", "mentorship__fellow__user", "mentorship__mentor__user"
+            )
+            .get(pk=meeting.pk)
+        )
+        mentorship = meeting.mentorship
+        if mentorship.fellow.user_id != actor.pk:
+            raise PermissionDenied("Only the fellow submits the record of their meeting.")
+        if not meeting.is_editable:
+            raise ValidationError(_locked_message(meeting))
+        if not mentorship.is_active:
+            raise ValidationError("This mentorship has ended; its meetings can no longer change.")
+        problems = submission_problems(meeting)
+        if problems:
+            raise ValidationError(problems)
+        _check_held_on(meeting, meeting.held_on)
+        now = timezone.now()
+        Meeting.objects.filter(pk=meeting.pk).update(
+            status=Meeting.Status.SUBMITTED,
+            submitted_at=now,
+            submitted_by=actor,
+            version=F("version") + 1,
+            updated_at=now,
+            updated_by=actor,
+        )
+        audit_log(
+            programme=meeting.programme,
+            actor=actor,
+            action="meeting.submitted",
+            target=meeting,
+            changes={"number": meeting.number},
+        )
+        notify(
+            programme=meeting.programme,
+            recipients=[mentorship.mentor.user],
+            kind=Kind.SIGN_OFF_REQUEST,
+            title=f"{mentorship.fellow} asks you to sign off meeting {meeting.number}",
+            body="Read the record, then sign it off with your password or return it with comments.",
+            link=meeting_url(meeting),
+            actor=actor,
+        )
+    meeting.refresh_from_db()
+    return meeting
+
+
+def meeting_url(meeting: Meeting) -> str:
+    return reverse(
+        "mentoring:meeting",
+        kwargs={"programme_slug": meeting.programme.slug, "meeting_uuid": meeting.uuid},
+    )
+
+
+def _check_signer(meeting: Meeting, actor) -> None:
+    mentorship = meeting.mentorship
+    if mentorship.mentor.user_id != actor.pk or not mentorship.is_active:
+        raise PermissionDenied("Only the fellow's mentor signs off or returns this record.")
+
+
+def meeting_return(*, meeting: Meeting, actor, comments: str) -> Meeting:
+    """The mentor sends the record back to the fellow with what should change."""
+    comments = (comments or "").strip()
+    if not comments:
+        raise ValidationError({"comments": "Say what the fellow should change."})
+    with transaction.atomic():
+        meeting = (
+            Meeting.objects.select_for_update(of=("self",))
+            .select_related("mentorship__fellow__user", "mentorship__mentor__user")
+            .get(pk=meeting.pk)
+        )
+        _check_signer(meeting, actor)
+        if meeting.status != Meeting.Status.SUBMITTED:
+            raise ValidationError("This record has not been sent to you to sign off.")
+        now = timezone.now()
+        Meeting.objects.filter(pk=meeting.pk).update(
+            status=Meeting.Status.RETURNED,
+            returned_at=now,
+            return_comments=comments,
+            version=F("version") + 1,
+            updated_at=now,
+            updated_by=actor,
+        )
+        audit_log(
+            programme=meeting.programme,
+            actor=actor,
+            action="meeting.returned",
+            target=meeting,
+            changes={"comments": comments},
+        )
+        notify(
+            programme=meeting.programme,
+            recipients=[meeting.mentorship.fellow.user],
+            kind=Kind.MENTORSHIP,
+            title=f"{actor.display_name} returned the record of meeting {meeting.number}",
+            body=comments,
+            link=meeting_url(meeting),
+            actor=actor,
+        )
+    meeting.refresh_from_db()
+    return meeting
+
+
+def credential_check(*, user, secret: str) -> str:
+    """The signer's deliberate act: their password, or a code from their authenticator app (or
+    a recovery code). Returns which it was; refuses anything else."""
+    from allauth.mfa.models import Authenticator
+
+    secret = (secret or "").strip()
+    if not secret:
+        raise ValidationError({"secret": "Enter your password or authenticator code to sign."})
+    if user.has_usable_password() and user.check_password(secret):
+        return SignOff.Method.PASSWORD
+    for authenticator in Authenticator.objects.filter(
+        user=user, type__in=[Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES]
+    ):
+        if authenticator.wrap().validate_code(secret.replace(" ", "")):
+            authenticator.record_usage()
+            return SignOff.Method.MFA
+    raise ValidationError(
+        {"secret": "That is not your password or a current authenticator code. Nothing was signed."}
+    )
+
+
+def milestone_refresh(milestones) -> None:
+    """Set each milestone's status from the reviews of signed meetings (the latest wins), and
+    its confirmation from its live sign-off."""
+    for milestone in milestones:
+        review = (
+            MilestoneReview.objects.filter(
+                milestone=milestone, meeting__status=Meeting.Status.SIGNED
+            )
+            .order_by("-meeting__number")
+            .first()
+        )
+        deferred = (
+            MilestoneReview.objects.filter(
+                milestone=milestone,
+                meeting__status=Meeting.Status.SIGNED,
+                outcome=MilestoneReview.Outcome.DEFERRED,
+            )
+            .order_by("-meeting__number")
+            .values_list("new_due_on", flat=True)
+            .first()
+        )
+        live = SignOff.objects.filter(
+            kind=SignOff.Kind.MILESTONE, milestone=milestone, reopened_at__isnull=True
+        ).first()
+        Milestone.objects.filter(pk=milestone.pk).update(
+            status=review.outcome if review else Milestone.Status.OPEN,
+            current_due_on=deferred,
+            confirmed_at=live.signed_at if live else None,
+        )
+
+
+def _milestone_sign(*, milestone: Milestone, review: MilestoneReview, actor, method, when):
+    content = records.milestone_content(milestone, review, signed_by=actor, signed_at=when)
+    return SignOff.objects.create(
+        programme=milestone.programme,
+        kind=SignOff.Kind.MILESTONE,
+        meeting=review.meeting,
+        milestone=milestone,
+        signed_by=actor,
+        signed_at=when,
+        method=method,
+        content=content,
+        digest=records.digest_of(content),
+    )
+
+
+def meeting_sign(
+    *, meeting: Meeting, actor, secret: str, confirm: list | None = None, agree_pdp=False
+) -> SignOff:
+    """The mentor signs off the record: it is locked and its canonical content hashed. Each
+    milestone in `confirm` (reviewed as achieved at this meeting) gets its own sign-off. At the
+    first meeting the mentor may agree the fellow's submitted PDP in the same act."""
+    from pdp.models import PDP
+    from pdp.services import pdp_review
+
+    with transaction.atomic():
+        meeting = (
+            Meeting.objects.select_for_update(of=("self",))
+            .select_related(
+                "mentorship__programme",
+                "mentorship__cohort",
+                "mentorship__fellow__user",
+                "mentorship__mentor__user",
+                "submitted_by",
+            )
+            .get(pk=meeting.pk)
+        )
+        _check_signer(meeting, actor)
+        if meeting.status != Meeting.Status.SUBMITTED:
+            if meeting.is_signed:
+                raise ValidationError("This record is already signed off.")
+            raise ValidationError("This record has not been sent to you to sign off.")
+        method = credential_check(user=actor, secret=secret)
+        fellow = meeting.mentorship.fellow
+        pdp = PDP.objects.filter(fellow=fellow).first()
+        if agree_pdp and meeting.number == 1 and pdp and pdp.status == PDP.Status.SUBMITTED:
+            pdp = pdp_review(pdp=pdp, actor=actor, agree=True, comments="")
+        pdp_agreed = bool(meeting.number == 1 and pdp and pdp.status == PDP.Status.AGREED)
+        now = timezone.now()
+        meeting.pdp_agreed = pdp_agreed
+        content = records.meeting_content(meeting, signed_by=actor, signed_at=now)
+        digest = records.digest_of(content)
+        Meeting.objects.filter(pk=meeting.pk).update(
+            pdp_agreed=pdp_agreed,
+            status=Meeting.Status.SIGNED,
+            signed_at=now,
+            signed_by=actor,
+            digest=digest,
+            reopened_at=None,
+            version=F("version") + 1,
+            updated_at=now,
+            updated_by=actor,
+        )
+        sign_off = SignOff.objects.create(
+            programme=meeting.programme,
+            kind=SignOff.Kind.MEETING,
+            meeting=meeting,
+            signed_by=actor,
+            signed_at=now,
+            method=method,
+            content=content,
+            digest=digest,
+        )
+        reviews = list(
+            meeting.reviews.select_related(
+                "milestone__mentorship__programme",
+                "milestone__mentorship__fellow__user",
+                "milestone__objective",
+                "meeting",
+            )
+        )
+        wanted = {str(u) for u in (confirm or [])}
+        confirmed = []
+        for review in reviews:
+            if str(review.milestone.uuid) in wanted:
+                if review.outcome != MilestoneReview.Outcome.ACHIEVED:
+                    raise ValidationError(
+                        f"“{review.milestone.title}” was not reviewed as achieved, so it "
+                        "cannot be confirmed."
+                    )
+                _milestone_sign(
+                    milestone=review.milestone, review=review, actor=actor, method=method, when=now
+                )
+                confirmed.append(str(review.milestone.uuid))
+        milestone_refresh([r.milestone for r in reviews])
+        audit_log(
+            programme=meeting.programme,
+            actor=actor,
+            action="meeting.signed",
+            target=meeting,
+            changes={
+                "digest": digest,
+                "method": method,
+                "milestones_confirmed": confirmed,
+                "pdp_agreed": pdp_agreed,
+            },
+        )
+        notify(
+            programme=meeting.programme,
+            recipients=[fellow.user],
+            kind=Kind.MENTORSHIP,
+            title=f"{actor.display_name} signed off the record of meeting {meeting.number}",
+            body=f"The record is locked. Its SHA-256 digest is {digest}.",
+            link=meeting_url(meeting),
+            actor=actor,
+        )
+    return sign_off
+
+
+def milestone_sign(*, milestone: Milestone, actor, secret: str) -> SignOff:
+    """The mentor's separate sign-off of a milestone reviewed as achieved at a signed meeting."""
+    with transaction.atomic():
+        milestone = (
+            Milestone.objects.select_for_update(of=("self",))
+            .select_related(
+                "mentorship__programme",
+                "mentorship__fellow__user",
+                "mentorship__mentor__user",
+                "objective",
+            )
+            .get(pk=milestone.pk)
+        )
+        review = (
+            MilestoneReview.objects.filter(
+                milestone=milestone,
+                meeting__status=Meeting.Status.SIGNED,
+                outcome=MilestoneReview.Outcome.ACHIEVED,
+            )
+            .select_related("meeting__mentorship", "milestone")
+            .order_by("-meeting__number")
+            .first()
+        )
+        if milestone.mentorship.mentor.user_id != actor.pk or not milestone.mentorship.is_active:
+            raise PermissionDenied("Only the fellow's mentor signs off a milestone.")
+        if review is None or milestone.status != Milestone.Status.ACHIEVED:
+            raise ValidationError(
+                "Only a milestone reviewed as achieved at a signed meeting can be signed off."
+            )
+        if milestone.confirmed_at is not None:
+            raise ValidationError("You have already signed off this milestone.")
+        method = credential_check(user=actor, secret=secret)
+        sign_off = _milestone_sign(
+            milestone=milestone, review=review, actor=actor, method=method, when=timezone.now()
+        )
+        milestone_refresh([milestone])
+        audit_log(
+            programme=milestone.programme,
+            actor=actor,
+            action="milestone.signed",
+            target=review.meeting,
+            changes={"milestone": str(milestone.uuid), "digest": sign_off.digest},
+        )
+        notify(
+            programme=milestone.programme,
+            recipients=[milestone.mentorship.fellow.user],
+            kind=Kind.MENTORSHIP,
+            title=f"{actor.display_name} signed off your milestone “{milestone.title}”",
+            link=meeting_url(review.meeting),
+            actor=actor,
+        )
+    return sign_off
+
+
+def meeting_reopen(*, meeting: Meeting, actor, reason: str) -> Meeting:
+    """Staff reopen a signed record, with a reason: the signatures are kept (readable as the
+    earlier version) but no longer live, and the record needs a fresh sign-off."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the record is being reopened."})
+    if not _is_staff(meeting.programme, actor):
+        raise PermissionDenied("Only programme staff reopen a signed record.")
+    with transaction.atomic():
+        meeting = (
+            Meeting.objects.select_for_update(of=("self",))
+            .select_related("mentorship__fellow__user", "mentorship__mentor__user")
+            .get(pk=meeting.pk)
+        )
+        if not meeting.is_signed:
+            raise ValidationError("Only a signed record can be reopened.")
+        now = timezone.now()
+        live = SignOff.objects.filter(meeting=meeting, reopened_at__isnull=True)
+        earlier = list(live.values_list("uuid", flat=True))
+        live.update(reopened_at=now, reopened_by=actor, reopen_reason=reason)
+        Meeting.objects.filter(pk=meeting.pk).update(
+            status=Meeting.Status.DRAFT,
+            signed_at=None,
+            signed_by=None,
+            digest="",
+            # The signed content (submission included) stays as it was; the fellow's next
+            # submission and the mentor's fresh sign-off write it anew.
+            reopened_at=now,
+            reopen_reason=reason,
+            version=F("version") + 1,
+            updated_at=now,
+            updated_by=actor,
+        )
+        milestone_refresh(Milestone.objects.filter(reviews__meeting=meeting).distinct())
+        audit_log(
+            programme=meeting.programme,
+            actor=actor,
+            action="meeting.reopened",
+            target=meeting,
+            changes={"reason": reason, "sign_offs": [str(u) for u in earlier]},
+        )
+        notify(
+            programme=meeting.programme,
+            recipients=[meeting.mentorship.fellow.user, meeting.mentorship.mentor.user],
+            kind=Kind.MENTORSHIP,
+            title=f"The programme team reopened the record of meeting {meeting.number}",
+            body=f"Reason: {reason} It needs a fresh sign-off by the mentor.",
+            link=meeting_url(meeting),
+            actor=actor,
+        )
+    meeting.refresh_from_db()
+    return meeting
