@@ -905,7 +905,7 @@ def submission_problems(meeting: Meeting) -> list[str]:
     return problems
 
 
-def meeting_submit(*, meeting: Meeting, actor) -> Meeting:
+def meeting_submit(*, meeting: Meeting, actor, now=None) -> Meeting:
     """The fellow sends the record to their mentor to sign off."""
     with transaction.atomic():
         meeting = (
@@ -926,7 +926,7 @@ def meeting_submit(*, meeting: Meeting, actor) -> Meeting:
         if problems:
             raise ValidationError(problems)
         _check_held_on(meeting, meeting.held_on)
-        now = timezone.now()
+        now = now or timezone.now()
         Meeting.objects.filter(pk=meeting.pk).update(
             status=Meeting.Status.SUBMITTED,
             submitted_at=now,
@@ -968,7 +968,7 @@ def _check_signer(meeting: Meeting, actor) -> None:
         raise PermissionDenied("Only the fellow's mentor signs off or returns this record.")
 
 
-def meeting_return(*, meeting: Meeting, actor, comments: str) -> Meeting:
+def meeting_return(*, meeting: Meeting, actor, comments: str, now=None) -> Meeting:
     """The mentor sends the record back to the fellow with what should change."""
     comments = (comments or "").strip()
     if not comments:
@@ -982,7 +982,7 @@ def meeting_return(*, meeting: Meeting, actor, comments: str) -> Meeting:
         _check_signer(meeting, actor)
         if meeting.status != Meeting.Status.SUBMITTED:
             raise ValidationError("This record has not been sent to you to sign off.")
-        now = timezone.now()
+        now = now or timezone.now()
         Meeting.objects.filter(pk=meeting.pk).update(
             status=Meeting.Status.RETURNED,
             returned_at=now,
@@ -1083,7 +1083,23 @@ def meeting_sign(
 ) -> SignOff:
     """The mentor signs off the record: it is locked and its canonical content hashed. Each
     milestone in `confirm` (reviewed as achieved at this meeting) gets its own sign-off. At the
-    first meeting the mentor may agree the fellow's submitted PDP in the same act."""
+    first meeting the mentor may agree the fellow's submitted PDP in the same act. The
+    mentor's password or authenticator code (`secret`) is checked first."""
+    return meeting_sign_as(
+        meeting=meeting,
+        actor=actor,
+        method=lambda: credential_check(user=actor, secret=secret),
+        confirm=confirm,
+        agree_pdp=agree_pdp,
+    )
+
+
+def meeting_sign_as(
+    *, meeting: Meeting, actor, method, confirm=None, agree_pdp=False, now=None
+) -> SignOff:
+    """The sign-off itself. `method` is the credential check to run once the record is known to
+    be the actor's to sign (a callable returning SignOff.Method), or the method already proven
+    (the demo's records, signed as the mentor did in the cohort's year, at `now`)."""
     from pdp.models import PDP
     from pdp.services import pdp_review
 
@@ -1104,13 +1120,13 @@ def meeting_sign(
             if meeting.is_signed:
                 raise ValidationError("This record is already signed off.")
             raise ValidationError("This record has not been sent to you to sign off.")
-        method = credential_check(user=actor, secret=secret)
+        method = method() if callable(method) else method
         fellow = meeting.mentorship.fellow
         pdp = PDP.objects.filter(fellow=fellow).first()
         if agree_pdp and meeting.number == 1 and pdp and pdp.status == PDP.Status.SUBMITTED:
             pdp = pdp_review(pdp=pdp, actor=actor, agree=True, comments="")
         pdp_agreed = bool(meeting.number == 1 and pdp and pdp.status == PDP.Status.AGREED)
-        now = timezone.now()
+        now = now or timezone.now()
         meeting.pdp_agreed = pdp_agreed
         content = records.meeting_content(meeting, signed_by=actor, signed_at=now)
         digest = records.digest_of(content)
