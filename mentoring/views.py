@@ -1084,9 +1084,9 @@ def meeting_windows_view(request, programme_slug, cohort_uuid):
 
 def year_record_pdf_view(request, programme_slug, mentorship_uuid):
     """The year's record as a PDF: every meeting, milestone and sign-off with its digest."""
+    mentorship, _ = _mentorship_or_404(request, mentorship_uuid)
     from .pdf import render_year_record_pdf, year_record_filename
 
-    mentorship, _ = _mentorship_or_404(request, mentorship_uuid)
     pdf = render_year_record_pdf(mentorship, actor=request.user)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{year_record_filename(mentorship)}"'
