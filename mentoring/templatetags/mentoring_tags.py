@@ -8,6 +8,7 @@ from pdp.models import Objective
 from pdp.services import fulfilment
 
 from ..models import Connection, Mentorship
+from ..selectors import mentorship_rows
 
 register = template.Library()
 
@@ -35,7 +36,16 @@ def home_mentorships(context, as_role: str):
         for m in mentorships:
             pdp = getattr(m.fellow, "pdp", None)
             m.fulfilment = fulfilment(list(pdp.objectives.all())) if pdp else None
-    return {"mentorships": mentorships, "as_role": as_role, "programme": programme}
+        # The year's meetings of each, read for all of them at once.
+        for m, row in zip(mentorships, mentorship_rows(mentorships), strict=True):
+            m.year = row
+    waiting = sum(len(m.year["waiting"]) for m in mentorships)
+    return {
+        "mentorships": mentorships,
+        "as_role": as_role,
+        "programme": programme,
+        "waiting": waiting,
+    }
 
 
 @register.inclusion_tag("mentoring/includes/connect_button.html", takes_context=True)
@@ -63,4 +73,21 @@ def connect_button(context, person):
         "can_connect": can_connect,
         "state": state,
         "csrf_token": context.get("csrf_token"),
+    }
+
+
+@register.inclusion_tag("mentoring/includes/cohort_windows.html", takes_context=True)
+def cohort_meeting_windows(context, cohort):
+    """A cohort's meeting windows as they apply (staff's dates where set), on the cohort list."""
+    from ..services import cohort_windows
+
+    derived = {n: (o, c) for n, o, c in cohort.meeting_windows()}
+    windows = cohort_windows(cohort)
+    return {
+        "cohort": cohort,
+        "rows": [
+            {"number": n, "opens": o, "closes": c, "custom": (o, c) != derived[n]}
+            for n, (o, c) in sorted(windows.items())
+        ],
+        "programme": cohort.programme,
     }

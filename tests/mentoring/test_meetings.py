@@ -243,9 +243,12 @@ def test_postgresql_refuses_a_direct_update_of_a_signed_record(programme_a, jour
         ("DELETE FROM mentoring_signoff WHERE id = %s", sign_off.pk),
     ]
     for sql, pk in statements:
-        with pytest.raises(DatabaseError) as error, transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(sql, [pk])
+        with (
+            pytest.raises(DatabaseError) as error,
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, [pk])
         assert "signed" in str(error.value) or "cannot" in str(error.value), sql
     with scopes_disabled():
         assert records.verify(SignOff.objects.get(pk=sign_off.pk)).intact
