@@ -2,7 +2,7 @@
 (dependencies point one way: cohort ← … ← mentoring)."""
 
 from django import template
-from django.db.models import Prefetch, Q
+from django.db.models import Count, Prefetch, Q
 
 from pdp.models import Objective
 from pdp.services import fulfilment
@@ -90,4 +90,23 @@ def cohort_meeting_windows(context, cohort):
             for n, (o, c) in sorted(windows.items())
         ],
         "programme": cohort.programme,
+    }
+
+
+@register.inclusion_tag("mentoring/includes/home_staff_meetings.html", takes_context=True)
+def home_staff_meetings(context):
+    """Staff home: records waiting for sign-off and returned, across active mentorships."""
+    from ..models import Meeting
+
+    programme = context["request"].programme
+    counts = dict(
+        Meeting.objects.filter(programme=programme, mentorship__ended_on__isnull=True)
+        .filter(status__in=[Meeting.Status.SUBMITTED, Meeting.Status.RETURNED])
+        .values_list("status")
+        .annotate(n=Count("pk"))
+    )
+    return {
+        "programme": programme,
+        "submitted": counts.get(Meeting.Status.SUBMITTED, 0),
+        "returned": counts.get(Meeting.Status.RETURNED, 0),
     }

@@ -290,7 +290,7 @@ def test_meeting_lists_run_the_same_queries_for_few_or_many(
     assert count() == few
 
 
-def test_home_pages_show_the_meetings(client_for, journey, mentor_a):
+def test_home_pages_show_the_meetings(client_for, journey, mentor_a, staff_a):
     meeting = journey.draft(1)
     journey.submit(meeting)
     home = reverse("cohort:home", kwargs={"programme_slug": "alpha"})
@@ -299,3 +299,5 @@ def test_home_pages_show_the_meetings(client_for, journey, mentor_a):
     mentor_home = client_for(mentor_a).get(home)
     assert "1 meeting record waiting for your sign-off" in mentor_home.text
     assert url("meeting", meeting_uuid=meeting.uuid) in mentor_home.text
+    staff_home = client_for(staff_a).get(home)
+    assert "1 meeting record waiting for a mentor" in staff_home.text
