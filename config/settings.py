@@ -219,8 +219,8 @@ ACCOUNT_RATE_LIMITS = {
     # Pitwall's own: the public expression-of-interest form of a call (cohort.views.apply_view).
     "apply": "10/m/ip,60/h/ip",
     # Signing a meeting record or milestone re-checks the mentor's password or code: throttled
-    # like a login (mentoring.views.meeting_sign_view).
-    "sign_off": "10/m/user,30/h/user",
+    # like a login, per person (keyed by their UUID; mentoring.views.meeting_sign_view).
+    "sign_off": "10/m/key,30/h/key",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Pitwall"

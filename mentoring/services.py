@@ -784,7 +784,10 @@ def milestone_add(*, meeting: Meeting, actor, data: dict) -> Milestone:
             **{f: data.get(f) for f in MILESTONE_FIELDS},
         )
         Meeting.objects.filter(pk=meeting.pk).update(
-            version=F("version") + 1, updated_at=timezone.now(), updated_by=actor
+            # Milestones and reviews are rows of their own (reviews carry their own version):
+            # adding one must not make the other person's open text look stale.
+            updated_at=timezone.now(),
+            updated_by=actor,
         )
         audit_log(
             programme=meeting.programme,
@@ -813,7 +816,10 @@ def milestone_remove(*, milestone: Milestone, actor) -> None:
         uuid_ = str(milestone.uuid)
         milestone.delete()
         Meeting.objects.filter(pk=meeting.pk).update(
-            version=F("version") + 1, updated_at=timezone.now(), updated_by=actor
+            # Milestones and reviews are rows of their own (reviews carry their own version):
+            # adding one must not make the other person's open text look stale.
+            updated_at=timezone.now(),
+            updated_by=actor,
         )
         audit_log(
             programme=meeting.programme,
@@ -875,7 +881,10 @@ def review_save(
             _bump(MilestoneReview, review, version=version, values=values)
             review.refresh_from_db()
         Meeting.objects.filter(pk=meeting.pk).update(
-            version=F("version") + 1, updated_at=timezone.now(), updated_by=actor
+            # Milestones and reviews are rows of their own (reviews carry their own version):
+            # adding one must not make the other person's open text look stale.
+            updated_at=timezone.now(),
+            updated_by=actor,
         )
         audit_log(
             programme=meeting.programme,

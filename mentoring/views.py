@@ -795,7 +795,7 @@ def meeting_sign_view(request, programme_slug, meeting_uuid):
     status = 200
     if request.method == "POST":
         status = 400
-        throttled = not ratelimit.consume(request, action="sign_off", user=request.user)
+        throttled = not ratelimit.consume(request, action="sign_off", key=str(request.user.uuid))
         if throttled:
             form.add_error(None, "Too many attempts to sign. Wait a few minutes and try again.")
             status = 429
@@ -855,7 +855,7 @@ def milestone_sign_view(request, programme_slug, milestone_uuid):
     status = 200
     if request.method == "POST":
         status = 400
-        if not ratelimit.consume(request, action="sign_off", user=request.user):
+        if not ratelimit.consume(request, action="sign_off", key=str(request.user.uuid)):
             form.add_error(None, "Too many attempts to sign. Wait a few minutes and try again.")
             status = 429
         elif form.is_valid():

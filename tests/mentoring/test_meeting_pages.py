@@ -116,7 +116,7 @@ def test_someone_elses_save_in_between_is_reported_and_the_text_kept(client_for,
         record_post(opened, mentor_advice="The mentor's advice, saved first."),
     )
     fellow = client_for(journey.fellow)
-    mine = "The fellow’s own words, typed at the same time."
+    mine = "The words of the fellow, typed at the same time."
     response = fellow.post(
         url("meeting_edit", meeting_uuid=meeting.uuid), record_post(opened, mentor_advice=mine)
     )
@@ -301,3 +301,29 @@ def test_home_pages_show_the_meetings(client_for, journey, mentor_a, staff_a):
     assert url("meeting", meeting_uuid=meeting.uuid) in mentor_home.text
     staff_home = client_for(staff_a).get(home)
     assert "1 meeting record waiting for a mentor" in staff_home.text
+
+
+def test_guessing_the_password_to_sign_is_throttled(client_for, journey):
+    meeting = journey.draft(1)
+    journey.submit(meeting)
+    client = client_for(journey.mentor)
+    sign = url("meeting_sign", meeting_uuid=meeting.uuid)
+    statuses = [client.post(sign, {"secret": f"guess-{n}"}).status_code for n in range(11)]
+    assert statuses[:10] == [400] * 10 and statuses[10] == 429
+    # Even the right password waits now; nothing was signed.
+    assert client.post(sign, {"secret": PASSWORD}).status_code == 429
+    assert fresh(meeting).status == Meeting.Status.SUBMITTED
+
+
+def test_adding_a_milestone_does_not_make_open_text_stale(client_for, journey):
+    meeting = journey.draft(1, milestones=0)
+    opened = fresh(meeting)
+    client_for(journey.mentor).post(
+        url("milestone_add", meeting_uuid=meeting.uuid),
+        {"title": "Meet the AHSN", "due_on": days_ago(-20).isoformat(), "measure": "A meeting"},
+    )
+    saved = client_for(journey.fellow).post(
+        url("meeting_edit", meeting_uuid=meeting.uuid),
+        record_post(opened, discussion="Still mine"),
+    )
+    assert saved.status_code == 302 and fresh(meeting).discussion == "Still mine"
