@@ -56,14 +56,18 @@ def _review(review) -> dict:
     }
 
 
-def meeting_content(meeting, *, signed_by, signed_at) -> dict:
+def meeting_content(meeting, *, signed_by, signed_at, milestones=None, reviews=None) -> dict:
     """What a mentor's signature of this meeting covers. Reads the meeting's milestones and
-    reviews fresh from the database (never a stale prefetch)."""
+    reviews fresh from the database (never a stale prefetch), unless the caller passes the
+    rows it has just read itself: `milestones` agreed at this meeting (with their objective)
+    and `reviews` recorded at it (with their milestone). Signing never passes them."""
     from .models import Milestone, MilestoneReview
 
     mentorship = meeting.mentorship
-    milestones = Milestone.objects.filter(agreed_at=meeting).select_related("objective")
-    reviews = MilestoneReview.objects.filter(meeting=meeting).select_related("milestone")
+    if milestones is None:
+        milestones = Milestone.objects.filter(agreed_at=meeting).select_related("objective")
+    if reviews is None:
+        reviews = MilestoneReview.objects.filter(meeting=meeting).select_related("milestone")
     return {
         "format": FORMAT,
         "programme": mentorship.programme.slug,
@@ -135,21 +139,35 @@ def _differences(signed: dict, live: dict, prefix: str = "") -> list[str]:
     return found
 
 
-def verify(sign_off) -> Verification:
-    """Recompute a sign-off's digest from its stored copy and from the live rows."""
+def verify(sign_off, *, milestones=None, reviews=None) -> Verification:
+    """Recompute a sign-off's digest from its stored copy and from the live rows. A caller
+    that verifies many records at once (the year's record as a PDF) may pass the rows of the
+    sign-off's meeting it has just read, as for `meeting_content`; otherwise they are read
+    here."""
     from .models import MilestoneReview, SignOff
 
     stored = sign_off.digest
     copy_digest = digest_of(sign_off.content)
     signed_at = sign_off.signed_at
     if sign_off.kind == SignOff.Kind.MEETING:
-        live = meeting_content(sign_off.meeting, signed_by=sign_off.signed_by, signed_at=signed_at)
-    else:
-        review = (
-            MilestoneReview.objects.filter(meeting=sign_off.meeting, milestone=sign_off.milestone)
-            .select_related("meeting", "milestone")
-            .first()
+        live = meeting_content(
+            sign_off.meeting,
+            signed_by=sign_off.signed_by,
+            signed_at=signed_at,
+            milestones=milestones,
+            reviews=reviews,
         )
+    else:
+        if reviews is None:
+            review = (
+                MilestoneReview.objects.filter(
+                    meeting=sign_off.meeting, milestone=sign_off.milestone
+                )
+                .select_related("meeting", "milestone")
+                .first()
+            )
+        else:
+            review = next((r for r in reviews if r.milestone_id == sign_off.milestone_id), None)
         live = (
             milestone_content(
                 sign_off.milestone, review, signed_by=sign_off.signed_by, signed_at=signed_at
