@@ -12,9 +12,10 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from cohort.models import AuditEvent, Cohort, Fellow, Membership, Mentor, Role
+from cohort.services import audit_log
 from cohort.views import PAGE_SIZE, ensure_errors_shown, role_required
 
 from . import records
@@ -925,6 +926,18 @@ def meeting_verify_view(request, programme_slug, meeting_uuid):
         sign_off.meeting = meeting
         sign_off.result = records.verify(sign_off)
     live = [s for s in sign_offs if s.is_live]
+    all_intact = bool(live) and all(s.result.intact for s in live)
+    # Checking a record is itself recorded (DESIGN §11), with what it found.
+    audit_log(
+        programme=request.programme,
+        actor=request.user,
+        action="meeting.verified",
+        target=meeting,
+        changes={
+            "intact": all_intact,
+            "not_intact": [str(s.uuid) for s in live if not s.result.intact],
+        },
+    )
     return TemplateResponse(
         request,
         "mentoring/meeting_verify.html",
@@ -933,7 +946,7 @@ def meeting_verify_view(request, programme_slug, meeting_uuid):
             "mentorship": meeting.mentorship,
             "live": live,
             "earlier": [s for s in sign_offs if not s.is_live],
-            "all_intact": bool(live) and all(s.result.intact for s in live),
+            "all_intact": all_intact,
         },
     )
 
@@ -1082,6 +1095,7 @@ def meeting_windows_view(request, programme_slug, cohort_uuid):
     )
 
 
+@require_GET
 def year_record_pdf_view(request, programme_slug, mentorship_uuid):
     """The year's record as a PDF: every meeting, milestone and sign-off with its digest."""
     mentorship, _ = _mentorship_or_404(request, mentorship_uuid)

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_scopes import scopes_disabled
 
-from cohort.models import Role
+from cohort.models import AuditEvent, Role
 from mentoring.models import Meeting, Milestone, SignOff
 
 from ..factories import (
@@ -89,6 +89,10 @@ def test_the_fellow_records_a_meeting_and_the_mentor_signs_it(
 
     verify = client_for(journey.fellow).get(url("meeting_verify", meeting_uuid=meeting.uuid))
     assert "Intact" in verify.text and meeting.digest in verify.text
+    with scopes_disabled():
+        assert AuditEvent.objects.filter(
+            action="meeting.verified", target_id=str(meeting.uuid), changes__intact=True
+        ).exists()
 
 
 def test_a_date_outside_the_cohort_keeps_what_was_typed(client_for, journey, year_cohort):
