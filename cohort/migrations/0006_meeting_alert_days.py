@@ -5,15 +5,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cohort', '0005_people_import'),
+        ("cohort", "0005_people_import"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='programme',
-            name='meeting_alert_days',
-            field=models.PositiveSmallIntegerField(default=21, help_text='Staff are alerted to a mentorship with no meeting this many days after a meeting window closed.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(365)]),
+            model_name="programme",
+            name="meeting_alert_days",
+            field=models.PositiveSmallIntegerField(
+                default=21,
+                help_text="Staff are alerted to a mentorship with no meeting this many days after a meeting window closed.",
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(365),
+                ],
+            ),
         ),
     ]
