@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django_scopes import scope, scopes_disabled
 
-from cohort.models import Role
+from cohort.models import Fellow, Role
 from mentoring import services
 from mentoring.models import MeetingReminder
 from mentoring.services import (
@@ -24,10 +24,12 @@ from mentoring.services import (
     meeting_submit,
     meeting_url,
 )
+from mentoring.tasks import meeting_reminders_daily
 from notifications.models import Delivery, Kind, Notification, OutboxMessage
 from notifications.services import preference_set
 
 from ..factories import (
+    CohortFactory,
     FellowFactory,
     MembershipFactory,
     MentorFactory,
@@ -357,3 +359,39 @@ def test_the_reads_of_a_run_do_not_grow_with_the_number_of_mentorships(
     assert two == six
     # Mentorships, windows, meetings, reminders sent, staff: five reads for any number.
     assert six == (5, 5)
+
+
+def test_the_daily_task_runs_each_programme_in_its_own_scope(
+    programme_a, programme_b, mentorship, staff_a, staff_b, fellow_b, settings
+):
+    starts = timezone.localdate() - timedelta(days=80)
+    cohort_b = CohortFactory(
+        programme=programme_b, starts_on=starts, ends_on=starts + timedelta(days=364)
+    )
+    with scopes_disabled():
+        fellow = Fellow.objects.get(user=fellow_b)
+        fellow.cohort = cohort_b
+        fellow.save()
+        mentorship_b = MentorshipFactory(
+            fellow=fellow, mentor=MentorFactory(programme=programme_b), started_on=starts
+        )
+    # Eighty days in, the first meeting (due within the first month) is overdue and past the
+    # programme's 21 days: both programmes owe an overdue reminder and a staff alert.
+    assert meeting_reminders_daily.apply().get() == only(overdue=2, staff_alert=2)
+    with scopes_disabled():
+        assert sorted(
+            MeetingReminder.objects.values_list("programme__slug", "mentorship", "kind")
+        ) == [
+            ("alpha", mentorship.pk, "overdue"),
+            ("alpha", mentorship.pk, "staff_alert"),
+            ("bravo", mentorship_b.pk, "overdue"),
+            ("bravo", mentorship_b.pk, "staff_alert"),
+        ]
+    assert [n.programme_id for n in reminders_to(staff_b)] == [programme_b.pk]
+    assert fellow_b.display_name in titles_to(staff_b)[0]
+    assert meeting_reminders_daily.apply().get() == only()
+
+    beat = settings.CELERY_BEAT_SCHEDULE["meeting-reminders"]
+    assert beat["task"] == meeting_reminders_daily.name == "mentoring.tasks.meeting_reminders_daily"
+    assert (beat["schedule"].hour, beat["schedule"].minute) == ({7}, {30})
+    assert settings.CELERY_TIMEZONE == "Europe/London"
