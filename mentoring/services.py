@@ -1428,7 +1428,11 @@ def _reminders_for(row: dict, *, programme, today, staff: list) -> list[tuple[st
                     ],
                 )
             )
-        if meeting is not None and meeting.status == Meeting.Status.SUBMITTED:
+        if (
+            meeting is not None
+            and meeting.status == Meeting.Status.SUBMITTED
+            and meeting.submitted_at is not None
+        ):
             submitted_on = timezone.localdate(meeting.submitted_at)
             if (today - submitted_on).days > SIGN_OFF_WAIT_DAYS:
                 found.append(
