@@ -176,6 +176,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.digest_send_daily",
         "schedule": crontab(hour=7, minute=0),
     },
+    # Meetings due soon or overdue, records waiting for sign-off, staff alerts (DESIGN §10).
+    # CELERY_TIMEZONE is Europe/London, so this is 07:30 UK time all year.
+    "meeting-reminders": {
+        "task": "mentoring.tasks.meeting_reminders_daily",
+        "schedule": crontab(hour=7, minute=30),
+    },
 }
 # A publish that cannot reach the broker gives up fast: the outbox sweep delivers later.
 CELERY_TASK_PUBLISH_RETRY = False

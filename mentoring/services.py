@@ -3,10 +3,12 @@ ending a mentorship so the fellow can be matched again."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +24,7 @@ from .models import (
     Connection,
     MatchPair,
     Meeting,
+    MeetingReminder,
     MeetingWindow,
     Mentorship,
     Milestone,
@@ -1312,3 +1315,207 @@ def meeting_reopen(*, meeting: Meeting, actor, reason: str) -> Meeting:
         )
     meeting.refresh_from_db()
     return meeting
+
+
+# --- reminders and alerts ----------------------------------------------------------------------
+#
+# Once a day (mentoring.tasks.meeting_reminders_daily) the fellow and mentor of each active
+# mentorship hear of a meeting due soon or overdue, the mentor of a record waiting for their
+# sign-off, and the programme's staff of a mentorship with no record long after a window closed
+# (DESIGN §6 and §10). Each reminder is a MeetingReminder row, unique per (mentorship, kind,
+# key), written in the same transaction as its notifications: it is sent once however often the
+# job runs, and however many runs overlap.
+
+# A meeting is due soon when its window closes within this many days.
+DUE_SOON_DAYS = 14
+# A submitted record waits more than this many days before its mentor is reminded.
+SIGN_OFF_WAIT_DAYS = 7
+# Reminders stop this many days after the staff alert for the year's last meeting fell due
+# (cohort end + the programme's meeting_alert_days): without the slack that alert, which is
+# due the day after, would never be sent; with it a missed day of the job still sends it, and
+# nobody is nagged about a year long over.
+FINISHED_YEAR_GRACE_DAYS = 7
+
+
+def _reminder_send(*, programme, mentorship, kind: str, key: str, messages: list[dict]) -> bool:
+    """Record the reminder and send its notifications (notify() keyword arguments) in one
+    transaction; False, and nothing sent, if it was sent already."""
+    with transaction.atomic():
+        try:
+            # The unique (mentorship, kind, key) is the claim. A run racing this one waits on
+            # the index until this transaction ends, then fails here and sends nothing; if this
+            # one rolls back, the other sends it instead.
+            with transaction.atomic():
+                MeetingReminder.objects.create(
+                    programme=programme, mentorship=mentorship, kind=kind, key=key
+                )
+        except IntegrityError:
+            return False
+        for message in messages:
+            notify(programme=programme, kind=Kind.REMINDER, **message)
+    return True
+
+
+def _reminders_for(row: dict, *, programme, today, staff: list) -> list[tuple[str, str, list]]:
+    """The reminders one mentorship's year calls for today, sent already or not:
+    (kind, key, notify() arguments of each message)."""
+    mentorship = row["mentorship"]
+    fellow, mentor = mentorship.fellow, mentorship.mentor
+    alert_days = programme.meeting_alert_days
+    year_link = reverse(
+        "mentoring:mentorship_year",
+        kwargs={"programme_slug": programme.slug, "mentorship_uuid": mentorship.uuid},
+    )
+    overview = (
+        reverse("mentoring:meetings_overview", kwargs={"programme_slug": programme.slug})
+        + "?"
+        + urlencode({"cohort": mentorship.cohort.uuid, "state": "overdue"})
+    )
+    found = []
+    for item in row["schedule"]:
+        number, closes_on, meeting = item["number"], item["closes_on"], item["meeting"]
+        if meeting is not None:
+            meeting.programme = programme  # meeting_url reads the slug: no query per record
+        link = meeting_url(meeting) if meeting is not None else year_link
+        closes = date_format(closes_on)
+        # A draft, returned or reopened record does not count: the meeting is not recorded yet.
+        recorded = meeting is not None and meeting.status in (
+            Meeting.Status.SUBMITTED,
+            Meeting.Status.SIGNED,
+        )
+
+        def both(news, body, number=number, link=link):
+            """The same reminder to the fellow and to the mentor, each naming the other."""
+            return [
+                {
+                    "recipients": [to.user],
+                    "title": f"Meeting {number} with {other} {news}",
+                    "body": body,
+                    "link": link,
+                }
+                for to, other in ((fellow, mentor), (mentor, fellow))
+            ]
+
+        if not recorded and 0 <= (closes_on - today).days <= DUE_SOON_DAYS:
+            found.append(
+                (
+                    MeetingReminder.Kind.DUE_SOON,
+                    str(number),
+                    both(
+                        f"is due by {closes}",
+                        f"Its window closes on {closes}. Meet, write the record together, and "
+                        "the fellow submits it for the mentor's sign-off.",
+                    ),
+                )
+            )
+        if not recorded and closes_on < today:
+            found.append(
+                (
+                    MeetingReminder.Kind.OVERDUE,
+                    str(number),
+                    both(
+                        f"is overdue: it was due by {closes}",
+                        f"Its window closed on {closes} and no record has been submitted. Hold "
+                        "the meeting and submit its record, or tell the programme team why not.",
+                    ),
+                )
+            )
+        if not recorded and today > closes_on + timedelta(days=alert_days):
+            found.append(
+                (
+                    MeetingReminder.Kind.STAFF_ALERT,
+                    str(number),
+                    [
+                        {
+                            "recipients": staff,
+                            "title": f"{fellow} and {mentor} have no record of meeting "
+                            f"{number}, due by {closes}",
+                            "body": f"{mentorship.cohort}: the window closed more than "
+                            f"{alert_days} days ago and no record has been submitted.",
+                            "link": overview,
+                        }
+                    ],
+                )
+            )
+        if (
+            meeting is not None
+            and meeting.status == Meeting.Status.SUBMITTED
+            and meeting.submitted_at is not None
+        ):
+            submitted_on = timezone.localdate(meeting.submitted_at)
+            if (today - submitted_on).days > SIGN_OFF_WAIT_DAYS:
+                found.append(
+                    (
+                        MeetingReminder.Kind.SIGN_OFF_WAITING,
+                        # Per submission: a record returned and submitted again reminds again.
+                        f"{meeting.uuid}:{submitted_on.isoformat()}",
+                        [
+                            {
+                                "recipients": [mentor.user],
+                                "title": f"The record of meeting {number} with {fellow} is "
+                                "waiting for your sign-off",
+                                "body": f"{fellow} submitted it on {date_format(submitted_on)}. "
+                                "Read it, then sign it off with your password or authenticator "
+                                "code, or return it with comments.",
+                                "link": link,
+                            }
+                        ],
+                    )
+                )
+    return found
+
+
+def _reminders_sent(*, programme, mentorships) -> set[tuple[int, str, str]]:
+    """(mentorship id, kind, key) of every reminder already sent to these mentorships. A run
+    racing another may read this before the other commits; the unique constraint still holds."""
+    return set(
+        MeetingReminder.objects.filter(
+            programme=programme, mentorship__in=[m.pk for m in mentorships]
+        ).values_list("mentorship_id", "kind", "key")
+    )
+
+
+def meeting_reminders_send(*, programme, today=None) -> dict[str, int]:
+    """Send the day's meeting reminders and staff alerts for the programme's active mentorships
+    whose cohort year is not long over. Returns how many reminders of each kind were sent
+    (reminders, not notifications). The reads are a fixed number of queries however many
+    mentorships there are; each reminder sent adds its own writes."""
+    from .selectors import mentorship_rows
+
+    today = today or timezone.localdate()
+    sent = dict.fromkeys(MeetingReminder.Kind.values, 0)
+    mentorships = list(
+        Mentorship.objects.filter(
+            programme=programme,
+            ended_on__isnull=True,
+            cohort__ends_on__gte=today
+            - timedelta(days=programme.meeting_alert_days + FINISHED_YEAR_GRACE_DAYS),
+        )
+        .select_related("cohort__programme", "fellow__user", "mentor__user")
+        # Every run claims reminders in the same order, so overlapping runs cannot deadlock.
+        .order_by("pk")
+    )
+    if not mentorships:
+        return sent
+    already = _reminders_sent(programme=programme, mentorships=mentorships)
+    staff = [
+        m.user
+        for m in Membership.objects.filter(
+            programme=programme, role=Role.STAFF, user__is_active=True
+        ).select_related("user")
+    ]
+    for row in mentorship_rows(mentorships, today=today):
+        mentorship = row["mentorship"]
+        for kind, key, messages in _reminders_for(
+            row, programme=programme, today=today, staff=staff
+        ):
+            if (mentorship.pk, kind, key) in already:
+                continue
+            # With no staff yet nothing is recorded, so the alert reaches the first to join.
+            if kind == MeetingReminder.Kind.STAFF_ALERT and not staff:
+                continue
+            if _reminder_send(
+                programme=programme, mentorship=mentorship, kind=kind, key=key, messages=messages
+            ):
+                sent[kind] += 1
+    return sent
