@@ -546,14 +546,18 @@ def meeting_windows_save(*, cohort: Cohort, actor, windows: dict[int, tuple]) ->
             )
 
 
-def meeting_state(*, meeting, opens_on, closes_on, today) -> str:
+def meeting_state(*, meeting, opens_on, closes_on, today, started_on=None) -> str:
     """Where one meeting of the year stands: signed, submitted, returned, draft (being written),
-    overdue (its window closed and no record was submitted), due (window open) or upcoming."""
+    overdue (its window closed and no record was submitted), due (window open), upcoming, or
+    before (its window closed before this mentorship began: a fellow matched again mid-year
+    is not behind for meetings they could not hold with this mentor)."""
     if meeting is not None and meeting.status in (
         Meeting.Status.SIGNED,
         Meeting.Status.SUBMITTED,
     ):
         return meeting.status
+    if meeting is None and started_on is not None and closes_on < started_on:
+        return "before"
     if closes_on < today:
         return "overdue"
     if meeting is not None:
@@ -569,6 +573,7 @@ STATE_LABELS = {
     "overdue": "Overdue",
     "due": "Due now",
     "upcoming": "Upcoming",
+    "before": "Before this mentorship began",
 }
 
 
@@ -586,7 +591,13 @@ def meeting_schedule(
     for number in sorted(windows):
         opens, closes = windows[number]
         meeting = by_number.get(number)
-        state = meeting_state(meeting=meeting, opens_on=opens, closes_on=closes, today=today)
+        state = meeting_state(
+            meeting=meeting,
+            opens_on=opens,
+            closes_on=closes,
+            today=today,
+            started_on=mentorship.started_on,
+        )
         rows.append(
             {
                 "number": number,
@@ -597,7 +608,7 @@ def meeting_schedule(
                 "state_label": STATE_LABELS[state],
             }
         )
-    next_row = next((r for r in rows if r["state"] not in ("signed", "submitted")), None)
+    next_row = next((r for r in rows if r["state"] not in ("signed", "submitted", "before")), None)
     for row in rows:
         row["is_next"] = row is next_row
     return rows
@@ -1374,6 +1385,8 @@ def _reminders_for(row: dict, *, programme, today, staff: list) -> list[tuple[st
     found = []
     for item in row["schedule"]:
         number, closes_on, meeting = item["number"], item["closes_on"], item["meeting"]
+        if item["state"] == "before":
+            continue  # its window closed before this mentorship began
         if meeting is not None:
             meeting.programme = programme  # meeting_url reads the slug: no query per record
         link = meeting_url(meeting) if meeting is not None else year_link

@@ -416,3 +416,21 @@ def test_reviews_of_a_submitted_record_cannot_change(programme_a, journey):
             )
         review.refresh_from_db()
         assert review.outcome == "achieved"
+
+
+def test_a_fellow_matched_mid_year_is_not_behind_for_earlier_windows(programme_a, mentorship):
+    from mentoring.services import meeting_reminders_send
+
+    with scopes_disabled():
+        windows = cohort_windows(mentorship.cohort)
+        Meeting.objects.filter(mentorship=mentorship).delete()
+        mentorship.started_on = windows[1][1] + timedelta(days=1)  # after meeting 1's window
+        mentorship.save()
+        rows = meeting_schedule(mentorship)
+    assert rows[0]["state"] == "before" and not rows[0]["is_next"]
+    assert rows[1]["is_next"]
+    with scope(programme=programme_a):
+        sent = meeting_reminders_send(
+            programme=programme_a, today=windows[1][1] + timedelta(days=40)
+        )
+    assert sent["overdue"] == 0 and sent["staff_alert"] == 0
