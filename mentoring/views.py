@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from cohort.models import AuditEvent, Cohort, Fellow, Membership, Mentor, Role
 from cohort.views import PAGE_SIZE, ensure_errors_shown, role_required
@@ -1082,6 +1082,7 @@ def meeting_windows_view(request, programme_slug, cohort_uuid):
     )
 
 
+@require_GET
 def year_record_pdf_view(request, programme_slug, mentorship_uuid):
     """The year's record as a PDF: every meeting, milestone and sign-off with its digest."""
     mentorship, _ = _mentorship_or_404(request, mentorship_uuid)
