@@ -66,6 +66,11 @@ class MeetingWindowAdmin(ProgrammeScopedAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        # Every field is read-only but the programme, and moving a window to another programme
+        # would leave it outside its cohort's (staff of two programmes could choose either).
+        return False
+
 
 class _RecordAdmin(ProgrammeScopedAdmin):
     """Meeting records change only through their pages, which keep the sign-off rules, the

@@ -16,7 +16,7 @@ from django_scopes import scope, scopes_disabled
 
 from cohort.models import PeopleImport, Programme, Review, Role
 from cohort.services import audit_log
-from mentoring.models import Connection, MatchPair
+from mentoring.models import Connection, MatchPair, MeetingReminder, MeetingWindow
 from notifications.models import AnnouncementReceipt, Preference
 from pdp.models import PDP, Action, CompetencyDomain, Evidence, Objective, PDPChange
 
@@ -38,6 +38,7 @@ from ..factories import (
     VentureFactory,
 )
 from .conftest import A_NON_STAFF
+from .meetings import meeting_year
 from .support import assert_unchanged, form_data, programme_fk, programme_snapshot
 
 pytestmark = pytest.mark.django_db
@@ -86,6 +87,18 @@ def _plan(programme):
         target_date="2027-01-01",
     )
     return pdp, objective
+
+
+def _year(programme):
+    """A fellow's year of meetings with their mentor, at every stage (see meetings.py)."""
+    return meeting_year(
+        programme, _member_user(programme, Role.FELLOW), _member_user(programme, Role.MENTOR)
+    )
+
+
+def _review(programme):
+    with scopes_disabled():
+        return _year(programme).reviewed.reviews.first()
 
 
 # Model label -> a row of that model in the given programme (staff is a staff member there).
@@ -154,6 +167,23 @@ SAMPLES: dict[str, Callable[[Programme, object], models.Model]] = {
     "mentoring.Connection": lambda programme, staff: Connection.objects.create(
         programme=programme, requester=_member_user(programme, Role.FELLOW), addressee=staff
     ),
+    "mentoring.MeetingWindow": lambda programme, staff: MeetingWindow.objects.create(
+        programme=programme,
+        cohort=(cohort := CohortFactory(programme=programme)),
+        number=2,
+        opens_on=cohort.starts_on,
+        closes_on=cohort.ends_on,
+    ),
+    "mentoring.Meeting": lambda programme, staff: _year(programme).signed,
+    "mentoring.Milestone": lambda programme, staff: _year(programme).achieved,
+    "mentoring.MilestoneReview": lambda programme, staff: _review(programme),
+    "mentoring.SignOff": lambda programme, staff: _year(programme).sign_off,
+    "mentoring.MeetingReminder": lambda programme, staff: MeetingReminder.objects.create(
+        programme=programme,
+        mentorship=_year(programme).mentorship,
+        kind=MeetingReminder.Kind.DUE_SOON,
+        key="2",
+    ),
     "notifications.Notification": lambda programme, staff: NotificationFactory(
         programme=programme, recipient=staff
     ),
@@ -204,6 +234,12 @@ EDITS: dict[str, tuple[str, str]] = {
     "pdp.Evidence": ("title", "Taken over"),
     "pdp.PDPChange": ("summary", "Taken over"),
     "mentoring.Connection": ("message", "Taken over"),
+    "mentoring.MeetingWindow": ("opens_on", "2026-10-01"),
+    "mentoring.Meeting": ("discussion", "Taken over"),
+    "mentoring.Milestone": ("title", "Taken over"),
+    "mentoring.MilestoneReview": ("comment", "Taken over"),
+    "mentoring.SignOff": ("reopen_reason", "Taken over"),
+    "mentoring.MeetingReminder": ("key", "taken-over"),
     "notifications.Notification": ("title", "Taken over"),
     "notifications.OutboxMessage": ("subject", "Taken over"),
     "notifications.Preference": ("delivery", "in_app"),

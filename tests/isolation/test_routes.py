@@ -7,20 +7,24 @@ Each request is wrapped in a snapshot of programme A, so "nothing of A changed" 
 as well as the status code.
 """
 
+import importlib.util
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib import admin
-from django.urls import reverse
+from django.urls import resolve, reverse
+from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from cohort.models import Invitation, Membership, Programme, Role
 
 from ..factories import (
+    PASSWORD,
     ApplicationFactory,
     ApplicationQuestionFactory,
     CohortFactory,
@@ -35,6 +39,7 @@ from ..factories import (
     ReviewCriterionFactory,
 )
 from .conftest import A_NON_STAFF, B_MEMBERS
+from .meetings import MeetingYear, meeting_year, mentorship_of
 from .support import PROGRAMME_PREFIX, Route, all_routes, assert_unchanged, programme_snapshot
 
 pytestmark = pytest.mark.django_db
@@ -96,17 +101,11 @@ def _people_import(programme: Programme):
 def _staff_plan(programme: Programme):
     """A plan whose fellow is the programme's first staff member, mentored by themselves, so
     staff hold every relation to it (owner, mentor, staff) and reach every plan route."""
-    from cohort.models import Fellow
     from pdp.models import PDP, CompetencyDomain, Objective
 
     staff = _staff_of(programme)
+    fellow = mentorship_of(programme, staff, staff).fellow
     with scopes_disabled():
-        fellow = Fellow.objects.filter(programme=programme, user=staff).first() or FellowFactory(
-            programme=programme, user=staff
-        )
-        if not fellow.mentorships.filter(ended_on__isnull=True).exists():
-            MembershipFactory(programme=programme, user=staff, role=Role.MENTOR)
-            MentorshipFactory(fellow=fellow, mentor=MentorFactory(programme=programme, user=staff))
         pdp, _ = PDP.objects.get_or_create(fellow=fellow, defaults={"programme": programme})
         domain, _ = CompetencyDomain.objects.get_or_create(programme=programme, name="Leadership")
         objective = pdp.objectives.first() or Objective.objects.create(
@@ -166,6 +165,38 @@ def _match_pair(programme: Programme):
         fellow=fellow,
         mentor=MentorFactory(programme=programme),
     )
+
+
+def _staff_year(programme: Programme) -> MeetingYear:
+    """The year of the staff member's own mentorship (they are its fellow and its mentor, as for
+    the plan above, so staff hold every relation to its records and reach every meeting route),
+    with a record at each stage. The milestone achieved is tied to their PDP objective."""
+    staff = _staff_of(programme)
+    return meeting_year(programme, staff, staff, objective=_staff_plan(programme)[1])
+
+
+# Which record of a year a meeting route is aimed at, by URL argument: by default the draft
+# meeting and its open milestone; a route that acts on a record in another state gets one in
+# that state (below), so that a write which got through would change something.
+YEAR_PICKS: dict[str, Callable[[MeetingYear], Any]] = {
+    "mentorship_uuid": lambda year: year.mentorship.uuid,
+    "meeting_uuid": lambda year: year.draft.uuid,
+    "milestone_uuid": lambda year: year.open.uuid,
+    "sign_off_uuid": lambda year: year.sign_off.uuid,
+    "number": lambda year: 1,
+}
+YEAR_ROUTE_PICKS: dict[tuple[str, str], Callable[[MeetingYear], Any]] = {
+    ("mentoring:meeting_return", "meeting_uuid"): lambda year: year.submitted.uuid,
+    ("mentoring:meeting_sign", "meeting_uuid"): lambda year: year.submitted.uuid,
+    ("mentoring:meeting_reopen", "meeting_uuid"): lambda year: year.signed.uuid,
+    ("mentoring:meeting_verify", "meeting_uuid"): lambda year: year.signed.uuid,
+    ("mentoring:milestone_remove", "milestone_uuid"): lambda year: year.drafted.uuid,
+    ("mentoring:milestone_sign", "milestone_uuid"): lambda year: year.achieved.uuid,
+}
+
+
+def year_pick(year: MeetingYear, route_name: str | None, kwarg: str) -> Any:
+    return YEAR_ROUTE_PICKS.get((route_name or "", kwarg), YEAR_PICKS[kwarg])(year)
 
 
 SAMPLES: dict[str, Sample] = {
@@ -251,12 +282,32 @@ SAMPLES: dict[str, Sample] = {
         make=lambda programme: OutboxMessageFactory(programme=programme, status="failed").uuid,
         missing=uuid.uuid4,
     ),
+    # The year's meeting records: the staff member's own (see _staff_year and YEAR_PICKS).
+    "meeting_uuid": Sample(
+        make=lambda programme: _staff_year(programme).draft.uuid, missing=uuid.uuid4
+    ),
+    "milestone_uuid": Sample(
+        make=lambda programme: _staff_year(programme).open.uuid, missing=uuid.uuid4
+    ),
+    "sign_off_uuid": Sample(
+        make=lambda programme: _staff_year(programme).sign_off.uuid, missing=uuid.uuid4
+    ),
+    # Which meeting of the year to start (there is no meeting 99 in any programme).
+    "number": Sample(make=lambda programme: 1, missing=lambda: 99, names_a_record=False),
     # Bulk import and export: which people, and in which file format.
     "kind": Sample(
         make=lambda programme: "fellows", missing=lambda: "nothing", names_a_record=False
     ),
     "fmt": Sample(make=lambda programme: "csv", missing=lambda: "nothing", names_a_record=False),
 }
+
+# Route name -> URL argument -> a record of the given programme, where the route needs one in
+# a particular state rather than SAMPLES' (signing a submitted meeting, reopening a signed one).
+ROUTE_SAMPLES: dict[str, dict[str, Callable[[Programme], Any]]] = {}
+for (_route, _kwarg), _pick in YEAR_ROUTE_PICKS.items():
+    ROUTE_SAMPLES.setdefault(_route, {})[_kwarg] = lambda programme, pick=_pick: pick(
+        _staff_year(programme)
+    )
 
 # Routes addressing a record of a programme (a route whose arguments only pick a variant of a
 # page is covered by the outsider and role tests, but has no record of A to aim at).
@@ -266,8 +317,65 @@ RECORD_ROUTES = [
     if any(name not in SAMPLES or SAMPLES[name].names_a_record for name in r.record_kwargs)
 ]
 
-# A plausible form for routes that take a POST; anything else gets an empty POST.
-POST_PAYLOADS: dict[str, dict[str, str]] = {
+
+def _in_days(days: int) -> str:
+    return (timezone.localdate() + timedelta(days=days)).isoformat()
+
+
+def _record_form(kwargs) -> dict[str, Any]:
+    """The meeting record's form as its editor would send it: at the record's current version,
+    so that an edit that got through would be saved, not refused as stale."""
+    from mentoring.models import Meeting
+
+    with scopes_disabled():
+        meeting = Meeting.objects.filter(uuid=kwargs["meeting_uuid"]).first()
+    return {
+        "version": meeting.version if meeting else 1,
+        "held_on": _in_days(-1),
+        "format": "phone",
+        "discussion": "Taken over",
+        "fellow_reflection": "Taken over",
+        "mentor_advice": "Taken over",
+    }
+
+
+def _review_form(kwargs) -> dict[str, Any]:
+    """A review of the milestone at the meeting (its form fields carry the milestone's uuid)."""
+    from mentoring.models import MilestoneReview
+
+    with scopes_disabled():
+        review = MilestoneReview.objects.filter(
+            meeting__uuid=kwargs["meeting_uuid"], milestone__uuid=kwargs["milestone_uuid"]
+        ).first()
+    prefix = f"r-{kwargs['milestone_uuid']}"
+    return {
+        f"{prefix}-version": review.version if review else "",
+        f"{prefix}-outcome": "missed",
+        f"{prefix}-comment": "Taken over",
+        f"{prefix}-new_due_on": "",
+        f"{prefix}-evidence": "",
+    }
+
+
+def _windows_form(kwargs) -> dict[str, Any]:
+    """The cohort's meeting windows with the second one opening a day later."""
+    from cohort.models import Cohort
+
+    with scopes_disabled():
+        cohort = Cohort.objects.filter(uuid=kwargs["cohort_uuid"]).first()
+    if cohort is None:
+        return {}
+    data = {}
+    for number, opens, closes in cohort.meeting_windows():
+        if number == 2:
+            opens += timedelta(days=1)
+        data[f"opens_{number}"], data[f"closes_{number}"] = opens.isoformat(), closes.isoformat()
+    return data
+
+
+# A plausible form for routes that take a POST; anything else gets an empty POST. A callable
+# builds it from the URL's arguments, as the page would (a record's current version, say).
+POST_PAYLOADS: dict[str, dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]]] = {
     "cohort:invitations": {
         "email": "intruder@bravo.example",
         "role": Role.STAFF,
@@ -314,15 +422,38 @@ POST_PAYLOADS: dict[str, dict[str, str]] = {
         "body": "Let me in.",
         "audience": "programme",
     },
+    "mentoring:meeting_windows": _windows_form,
+    "mentoring:meeting_edit": _record_form,
+    "mentoring:milestone_add": lambda kwargs: {
+        "title": "Smuggled milestone",
+        "measure": "x",
+        "due_on": _in_days(60),
+        "objective": "",
+    },
+    "mentoring:review_save": _review_form,
+    "mentoring:meeting_return": {"comments": "Returned by an intruder"},
+    # The sample records' mentor is a factory-made person, whose password this is.
+    "mentoring:meeting_sign": {"secret": PASSWORD},
+    "mentoring:milestone_sign": {"secret": PASSWORD},
+    "mentoring:meeting_reopen": {"reason": "Reopened by an intruder"},
 }
 
 # Who inside a programme may use each of its routes. "staff": programme staff only; every
 # other role gets 403 (or 404). "members": every member of the programme. "member-action": a
 # POST-only action any member may take (GET answers 405). "own": a record that belongs to one
-# person (the sample's owner is the programme's staff member); anyone else gets 404.
+# person (the sample's owner is the programme's staff member); anyone else gets 404. For the
+# year's meetings "own" means the records of one mentorship: its fellow, its mentor and staff
+# reach them, anyone else gets 404 (fellow_a, mentor_a and partner_a have no part in the
+# samples' mentorships; test_a_fellow_cannot_reach_another_fellows_meeting_records, at the
+# end, tries a fellow who shares the mentor).
 STAFF, MEMBERS, MEMBER_ACTION, OWN = "staff", "members", "member-action", "own"
 # Staff and mentors (a mentor sees only their mentees there); fellows and partners are refused.
 STAFF_AND_MENTORS = "staff-and-mentors"
+# Mentors only (their own mentees): everyone else, staff included, is refused with 403.
+MENTORS = "mentors"
+# Every member, but the page may send them on to their own view of it: 200, or a redirect to
+# another page of the same programme.
+MEMBERS_DISPATCH = "members-dispatch"
 ROUTE_ACCESS: dict[str, str] = {
     "cohort:home": MEMBERS,
     "cohort:members": STAFF,
@@ -393,6 +524,28 @@ ROUTE_ACCESS: dict[str, str] = {
     "cohort:people_import": STAFF,
     "cohort:people_import_template": STAFF,
     "cohort:people_export": STAFF,
+    "mentoring:meetings": MEMBERS_DISPATCH,
+    "mentoring:mentees": MENTORS,
+    "mentoring:meetings_overview": STAFF,
+    "mentoring:meeting_windows": STAFF,
+    "mentoring:mentorship_year": OWN,
+    "mentoring:meeting_start": OWN,
+    "mentoring:year_record_pdf": OWN,
+    "mentoring:meeting": OWN,
+    "mentoring:meeting_edit": OWN,
+    "mentoring:milestone_add": OWN,
+    "mentoring:review_save": OWN,
+    "mentoring:meeting_submit": OWN,
+    "mentoring:meeting_return": OWN,
+    "mentoring:meeting_sign": OWN,
+    "mentoring:meeting_verify": OWN,
+    "mentoring:sign_off": OWN,
+    "mentoring:milestone_remove": OWN,
+    "mentoring:milestone_sign": OWN,
+    # Staff only: the record's own fellow and mentor get 403, anyone else the 404 of a record
+    # that is not theirs.
+    "mentoring:meeting_reopen": STAFF,
+    "mentoring:meeting_history": STAFF,
 }
 
 # Every route outside /p/<slug>/ and outside the admin, with why it is safe. A route missing
@@ -454,7 +607,8 @@ def record_kwargs(route: Route, programme: Programme) -> dict[str, Any]:
                 f"add a sample for kwarg {name!r} to the registry SAMPLES in "
                 "tests/isolation/test_routes.py so the isolation suite can build its URL."
             )
-        values[name] = SAMPLES[name].make(programme)
+        make = ROUTE_SAMPLES.get(route.name or "", {}).get(name, SAMPLES[name].make)
+        values[name] = make(programme)
     return values
 
 
@@ -471,7 +625,10 @@ def url_for(route: Route, slug: str, values: dict[str, Any]) -> str:
 def send(client, method: str, url: str, route: Route):
     if method == "GET":
         return client.get(url)
-    return client.post(url, POST_PAYLOADS.get(route.name or "", {}))
+    payload = POST_PAYLOADS.get(route.name or "", {})
+    if callable(payload):
+        payload = payload(resolve(urlsplit(url).path).kwargs)
+    return client.post(url, payload)
 
 
 def describe(response) -> str:
@@ -487,6 +644,24 @@ def login_redirect_target(response) -> str | None:
     if location.path != reverse("account_login"):
         return None
     return parse_qs(location.query).get("next", [None])[0]
+
+
+# The year's record is rendered by mentoring/pdf.py, written on another branch. Until it is
+# merged, the PDF route answers everyone who may not have it (it checks access first), but a
+# GET by someone who may fails with ImportError: those cases are expected to fail until then.
+PDF_PENDING = importlib.util.find_spec("mentoring.pdf") is None
+
+
+def pending(route: Route, method: str) -> list:
+    if PDF_PENDING and route.name == "mentoring:year_record_pdf" and method == "GET":
+        return [
+            pytest.mark.xfail(
+                raises=ImportError,
+                strict=True,
+                reason="mentoring/pdf.py is not merged yet; the allowed GET cannot render",
+            )
+        ]
+    return []
 
 
 def by_method(routes, methods=METHODS):
@@ -715,7 +890,12 @@ def test_pages_outside_programmes_show_nothing_of_a(client, staff_b, populated_a
 
 @pytest.mark.parametrize(
     ("route", "method"),
-    [pytest.param(r, m, id=f"{r.key}-staff_a-{m}") for r in PROGRAMME_ROUTES for m in METHODS],
+    [
+        pytest.param(r, m, id=f"{r.key}-staff_a-{m}", marks=pending(r, m))
+        for r in PROGRAMME_ROUTES
+        if ROUTE_ACCESS.get(r.name or "") != MENTORS
+        for m in METHODS
+    ],
 )
 def test_staff_of_a_reach_every_route_of_a(client, staff_a, populated_a, route, method):
     # The control: the URLs built above are real pages of A, so the 404s are not vacuous.
@@ -724,6 +904,27 @@ def test_staff_of_a_reach_every_route_of_a(client, staff_a, populated_a, route, 
     response = send(client, method, url, route)
     assert response.status_code not in {403, 404}, f"{method} {url}: {describe(response)}"
     assert response.status_code < 500, f"{method} {url}: {describe(response)}"
+
+
+@pytest.mark.parametrize(
+    ("route", "method"),
+    [
+        pytest.param(r, m, id=f"{r.key}-mentor_a-{m}")
+        for r in PROGRAMME_ROUTES
+        if ROUTE_ACCESS.get(r.name or "") == MENTORS
+        for m in METHODS
+    ],
+)
+def test_mentors_of_a_reach_their_own_routes(client, mentor_a, staff_a, populated_a, route, method):
+    # The control for the mentors' pages, which staff (who hold no mentor role) cannot open.
+    url = url_for(route, populated_a.slug, record_kwargs(route, populated_a))
+    client.force_login(mentor_a)
+    response = send(client, method, url, route)
+    assert response.status_code not in {403, 404}, f"{method} {url}: {describe(response)}"
+    assert response.status_code < 500, f"{method} {url}: {describe(response)}"
+    client.force_login(staff_a)
+    refused = send(client, method, url, route)
+    assert refused.status_code == 403, f"{method} {url} as staff: {describe(refused)}"
 
 
 @pytest.mark.parametrize(("route", "method"), by_method(PROGRAMME_ROUTES))
@@ -750,6 +951,19 @@ def _role_gets_what_it_may(client, resolve_actor, populated_a, route, method, ur
     if access == STAFF_AND_MENTORS and who == "mentor_a":
         assert_unchanged(before, programme_snapshot(populated_a), f"{method} {url} as {who}")
         return
+    if access == MENTORS and who == "mentor_a":
+        assert_unchanged(before, programme_snapshot(populated_a), f"{method} {url} as {who}")
+        if method == "GET":
+            assert response.status_code == 200, f"GET {url} as {who}: {describe(response)}"
+        return
+    if access == MEMBERS_DISPATCH:
+        assert_unchanged(before, programme_snapshot(populated_a), f"{method} {url} as {who}")
+        if method == "GET":
+            target = response.get("Location", "") if response.status_code == 302 else ""
+            assert response.status_code == 200 or target.startswith(f"/p/{populated_a.slug}/"), (
+                f"GET {url} as {who}: {describe(response)}"
+            )
+        return
     if access == MEMBER_ACTION:
         expected = {405} if method == "GET" else {302, 303}
         assert response.status_code in expected, f"{method} {url} as {who}: {describe(response)}"
@@ -774,3 +988,67 @@ def _role_gets_what_it_may(client, resolve_actor, populated_a, route, method, ur
         assert response.status_code in {403, 404}, (
             f"{method} {url} is for programme staff, but {who} got {describe(response)}"
         )
+
+
+# --- Inside programme A: another fellow's meeting records --------------------------------------
+
+# Routes that address a mentorship's records (its year, meetings, milestones and sign-offs).
+MEETING_RECORD_ROUTES = [
+    r
+    for r in PROGRAMME_ROUTES
+    if r.record_kwargs
+    and set(r.record_kwargs) <= set(YEAR_PICKS)
+    and any(SAMPLES[k].names_a_record for k in r.record_kwargs)
+]
+
+
+def test_meeting_record_routes_are_found():
+    # Guards the generator: an empty list would make the test below pass vacuously.
+    names = {r.name for r in MEETING_RECORD_ROUTES}
+    assert {"mentoring:meeting", "mentoring:meeting_sign", "mentoring:sign_off"} <= names
+
+
+@pytest.fixture
+def sibling_year(programme_a, fellow_a, mentor_a, populated_a):
+    """Another fellow's year, mentored by fellow_a's own mentor: fellow_a has a mentorship with
+    mentor_a too, so the two fellows differ only in whose records these are."""
+    mentorship_of(programme_a, fellow_a, mentor_a)
+    other = MembershipFactory(programme=programme_a, role=Role.FELLOW).user
+    return meeting_year(programme_a, other, mentor_a)
+
+
+@pytest.mark.parametrize(
+    ("route", "method"),
+    [
+        pytest.param(r, m, id=f"{r.key}-{m}", marks=pending(r, m))
+        for r in MEETING_RECORD_ROUTES
+        for m in METHODS
+    ],
+)
+def test_a_fellow_cannot_reach_another_fellows_meeting_records(
+    client, fellow_a, populated_a, sibling_year, route, method
+):
+    """DESIGN §5: another fellow's meetings are private, even to a fellow of the same mentor."""
+    values = {name: year_pick(sibling_year, route.name, name) for name in route.record_kwargs}
+    url = url_for(route, populated_a.slug, values)
+    missing_url = url_for(route, populated_a.slug, missing_kwargs(route))
+    client.force_login(fellow_a)
+    before = programme_snapshot(populated_a)
+
+    response = send(client, method, url, route)
+
+    assert_unchanged(before, programme_snapshot(populated_a), f"{method} {url} as fellow_a")
+    missing = send(client, method, missing_url, route)
+    assert response.status_code in {403, 404, 405}, (
+        f"{method} {url} is another fellow's, but fellow_a got {describe(response)}"
+    )
+    assert response.status_code == missing.status_code, (
+        f"{method} {url} as fellow_a: the other fellow's record answers {describe(response)} "
+        f"but a record that does not exist answers {describe(missing)}."
+    )
+    # The control: the records are real, and the fellow they belong to reaches them.
+    client.force_login(sibling_year.mentorship.fellow.user)
+    own = send(client, method, url, route)
+    assert own.status_code != 404 and own.status_code < 500, (
+        f"{method} {url} as the fellow whose record it is: {describe(own)}"
+    )
