@@ -1,4 +1,7 @@
 from django import forms
+from django_scopes.forms import SafeModelChoiceField
+
+from pdp.models import Objective
 
 from .models import Meeting, MilestoneReview
 
@@ -91,12 +94,12 @@ class MeetingForm(VersionedForm):
         widget=forms.Textarea(attrs={"rows": 4}),
     )
 
-    def __init__(self, *args, mentor_only=False, **kwargs):
+    def __init__(self, *args, fields=(), **kwargs):
         super().__init__(*args, **kwargs)
-        if mentor_only:
-            # A submitted record: the mentor may still add their advice before signing.
-            for name in ["held_on", "format", "discussion", "fellow_reflection"]:
-                del self.fields[name]
+        # Only the fields this person writes (services.meeting_fields_for): the other party's
+        # own words are shown beside the form, never sent back over them.
+        for name in [n for n in self.fields if n != "version" and n not in fields]:
+            del self.fields[name]
 
 
 class MilestoneForm(forms.Form):
@@ -109,10 +112,10 @@ class MilestoneForm(forms.Form):
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-    objective = forms.ModelChoiceField(
+    objective = SafeModelChoiceField(
         label="PDP objective (optional)",
         required=False,
-        queryset=None,
+        queryset=Objective.objects.none(),
         to_field_name="uuid",
         empty_label="Not tied to an objective",
     )

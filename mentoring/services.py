@@ -714,6 +714,18 @@ def _bump(model, obj, *, version: int, values: dict) -> int:
     return version + 1
 
 
+def meeting_fields_for(meeting: Meeting, party: str) -> list[str]:
+    """The fields of the record this party writes: the shared account (date, format,
+    discussion) and their own voice — the fellow's reflection is the fellow's, the mentor's
+    advice the mentor's (staff may correct either). Once submitted, only the mentor's advice."""
+    if meeting.status == Meeting.Status.SUBMITTED:
+        return ["mentor_advice"] if party == "mentor" else []
+    if not meeting.is_editable:
+        return []
+    mine = {"fellow": "mentor_advice", "mentor": "fellow_reflection"}
+    return [f for f in MEETING_FIELDS if f != mine.get(party)]
+
+
 def meeting_save(*, meeting: Meeting, actor, data: dict, version: int) -> Meeting:
     """Save the record's text as the editor saw it at `version`. If someone else saved it
     since, nothing is written and StaleEdit says so."""
@@ -726,9 +738,7 @@ def meeting_save(*, meeting: Meeting, actor, data: dict, version: int) -> Meetin
         party = _check_can_edit(meeting, actor)
         if meeting.version != version:
             raise StaleEdit(meeting)
-        fields = MEETING_FIELDS
-        if meeting.status == Meeting.Status.SUBMITTED:
-            fields = ["mentor_advice"]
+        fields = meeting_fields_for(meeting, party)
         values = {f: data[f] for f in fields if f in data}
         if "held_on" in values:
             _check_held_on(meeting, values["held_on"])

@@ -45,6 +45,7 @@ from .services import (
     match_pin,
     matching_publish,
     matching_run,
+    meeting_fields_for,
     meeting_reopen,
     meeting_return,
     meeting_save,
@@ -437,10 +438,11 @@ def meetings_home_view(request, programme_slug):
                 programme_slug=programme_slug,
                 mentorship_uuid=mentorship.uuid,
             )
-    if Role.MENTOR in request.roles:
-        return redirect("mentoring:mentees", programme_slug=programme_slug)
+    # Staff who also mentor reach their mentees from their home page.
     if Role.STAFF in request.roles:
         return redirect("mentoring:meetings_overview", programme_slug=programme_slug)
+    if Role.MENTOR in request.roles:
+        return redirect("mentoring:mentees", programme_slug=programme_slug)
     return TemplateResponse(request, "mentoring/no_meetings.html", {})
 
 
@@ -466,6 +468,11 @@ def mentorship_year_view(request, programme_slug, mentorship_uuid):
             "today": timezone.localdate(),
         },
     )
+
+
+def _party(relations: set[str]) -> str:
+    """Whose voice an edit is in (services._is_party): the fellow's, the mentor's, or staff's."""
+    return next(r for r in (FELLOW, MENTOR, STAFF) if r in relations)
 
 
 def _main_relation(relations: set[str]) -> str:
@@ -509,7 +516,7 @@ def _meeting_page(request, meeting, relations, *, bound=None, stale=None, status
                 "version": meeting.version,
                 **{f: getattr(meeting, f) for f in MEETING_FIELDS},
             },
-            mentor_only=not meeting.is_editable,
+            fields=meeting_fields_for(meeting, _party(relations)),
         )
     reviews = {
         r.milestone_id: r
@@ -621,7 +628,7 @@ def meeting_edit_view(request, programme_slug, meeting_uuid):
     meeting, relations = _meeting_or_404(request, meeting_uuid)
     if not _can_edit(meeting, relations):
         return _refuse_locked(request, meeting, relations)
-    form = MeetingForm(request.POST, mentor_only=not meeting.is_editable)
+    form = MeetingForm(request.POST, fields=meeting_fields_for(meeting, _party(relations)))
     if form.is_valid():
         try:
             meeting_save(
@@ -634,7 +641,7 @@ def meeting_edit_view(request, programme_slug, meeting_uuid):
             # Keep what they typed; let the next save replace what is there now, knowingly.
             data = request.POST.copy()
             data["version"] = stale.current.version
-            form = MeetingForm(data, mentor_only=not stale.current.is_editable)
+            form = MeetingForm(data, fields=meeting_fields_for(stale.current, _party(relations)))
             form.is_valid()
             meeting.refresh_from_db()
             return _meeting_page(

@@ -75,6 +75,13 @@ class Journey:
                 data={**RECORD, "held_on": days_ago(held_days_ago)},
                 version=meeting.version,
             )
+            # The mentor's advice is the mentor's to write.
+            meeting = meeting_save(
+                meeting=meeting,
+                actor=self.mentor,
+                data={"mentor_advice": RECORD["mentor_advice"]},
+                version=meeting.version,
+            )
             for n in range(milestones):
                 milestone_add(
                     meeting=meeting,

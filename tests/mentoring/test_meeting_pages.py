@@ -117,24 +117,26 @@ def test_someone_elses_save_in_between_is_reported_and_the_text_kept(client_for,
     mentor = client_for(journey.mentor)
     mentor.post(
         url("meeting_edit", meeting_uuid=meeting.uuid),
-        record_post(opened, mentor_advice="The mentor's advice, saved first."),
+        record_post(opened, discussion="The account, as the mentor saved it first."),
     )
     fellow = client_for(journey.fellow)
     mine = "The words of the fellow, typed at the same time."
     response = fellow.post(
-        url("meeting_edit", meeting_uuid=meeting.uuid), record_post(opened, mentor_advice=mine)
+        url("meeting_edit", meeting_uuid=meeting.uuid), record_post(opened, discussion=mine)
     )
     assert response.status_code == 409
     assert "Changed since you opened it" in response.text
     assert mine in response.text  # still in the form
-    assert "The mentor&#x27;s advice, saved first." in response.text  # what is saved now
-    assert fresh(meeting).mentor_advice == "The mentor's advice, saved first."
+    assert "The account, as the mentor saved it first." in response.text  # what is saved now
+    assert fresh(meeting).discussion == "The account, as the mentor saved it first."
     # Saving again, knowingly, replaces it.
     again = fellow.post(
         url("meeting_edit", meeting_uuid=meeting.uuid),
-        record_post(fresh(meeting), mentor_advice=mine),
+        record_post(fresh(meeting), discussion=mine),
     )
-    assert again.status_code == 302 and fresh(meeting).mentor_advice == mine
+    assert again.status_code == 302 and fresh(meeting).discussion == mine
+    # The mentor's own advice was never in the fellow's form, so it is untouched.
+    assert fresh(meeting).mentor_advice == "Talk to the AHSN."
 
 
 def test_submitting_with_a_milestone_unreviewed_says_so(client_for, journey):

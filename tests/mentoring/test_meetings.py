@@ -113,19 +113,19 @@ def test_two_editors_never_silently_overwrite_each_other(programme_a, journey):
         meeting_save(
             meeting=meeting,
             actor=journey.mentor,
-            data={"mentor_advice": "Mentor's words"},
+            data={"discussion": "Mentor's words"},
             version=opened_at,
         )
         with pytest.raises(StaleEdit) as stale:
             meeting_save(
                 meeting=meeting,
                 actor=journey.fellow,
-                data={"mentor_advice": "Fellow's words"},
+                data={"discussion": "Fellow's words"},
                 version=opened_at,
             )
-        assert stale.value.current.mentor_advice == "Mentor's words"
+        assert stale.value.current.discussion == "Mentor's words"
         meeting.refresh_from_db()
-        assert meeting.mentor_advice == "Mentor's words"
+        assert meeting.discussion == "Mentor's words"
 
 
 def test_submitting_needs_every_open_milestone_reviewed(programme_a, journey):
@@ -434,3 +434,22 @@ def test_a_fellow_matched_mid_year_is_not_behind_for_earlier_windows(programme_a
             programme=programme_a, today=windows[1][1] + timedelta(days=40)
         )
     assert sent["overdue"] == 0 and sent["staff_alert"] == 0
+
+
+def test_each_party_writes_their_own_words(programme_a, journey):
+    meeting = journey.draft(1, milestones=0)
+    with scope(programme=programme_a):
+        meeting = meeting_save(
+            meeting=meeting,
+            actor=journey.fellow,
+            data={"mentor_advice": "Forged advice", "fellow_reflection": "My reflection"},
+            version=meeting.version,
+        )
+        meeting = meeting_save(
+            meeting=meeting,
+            actor=journey.mentor,
+            data={"fellow_reflection": "Forged reflection", "mentor_advice": "My advice"},
+            version=meeting.version,
+        )
+    assert meeting.fellow_reflection == "My reflection"
+    assert meeting.mentor_advice == "My advice"
