@@ -22,7 +22,7 @@ from cohort.models import (
     TrainingArrangement,
 )
 from cohort.selectors import recruitment_funnel
-from mentoring.models import Connection, Mentorship
+from mentoring.models import Connection, Meeting, Mentorship, Milestone, MilestoneReview, SignOff
 from notifications.models import Announcement, AnnouncementReceipt, Notification, OutboxMessage
 from pdp.models import PDP, CompetencyDomain, Objective, PDPChange
 
@@ -44,6 +44,10 @@ TENANT_MODELS = [
     RecruitmentCall,
     Mentorship,
     Connection,
+    Meeting,
+    Milestone,
+    MilestoneReview,
+    SignOff,
     CompetencyDomain,
     PDP,
     Objective,
