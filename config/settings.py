@@ -233,6 +233,14 @@ MFA_TOTP_ISSUER = "Pitwall"
 # DESIGN §11: programme staff must use MFA in production.
 PITWALL_REQUIRE_STAFF_MFA = env_bool("PITWALL_REQUIRE_STAFF_MFA", PRODUCTION)
 INVITATION_VALID_DAYS = 14
+# seed_demo writes a year of meeting records for every mentorship of the CEP's first cohort;
+# a number here limits the other mentorships that get records (the test suite seeds the demo
+# many times). Unset: all of them.
+PITWALL_DEMO_MEETING_YEARS = (
+    int(os.environ["PITWALL_DEMO_MEETING_YEARS"])
+    if os.environ.get("PITWALL_DEMO_MEETING_YEARS")
+    else None
+)
 
 # --- Email ----------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Pitwall <no-reply@pitwall.example>")

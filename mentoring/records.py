@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import UTC
 
 FORMAT = "pitwall.meeting-record/1"
 MILESTONE_FORMAT = "pitwall.milestone-sign-off/1"
@@ -19,6 +20,12 @@ MILESTONE_FORMAT = "pitwall.milestone-sign-off/1"
 
 def _date(value):
     return value.isoformat() if value else None
+
+
+def _moment(value):
+    # Always in UTC: the database hands moments back in UTC, so a signature made with a local
+    # time must hash the same when verify() rebuilds it from the rows.
+    return value.astimezone(UTC).isoformat() if value else None
 
 
 def _person(user) -> dict:
@@ -83,13 +90,13 @@ def meeting_content(meeting, *, signed_by, signed_at, milestones=None, reviews=N
             "fellow_reflection": meeting.fellow_reflection,
             "mentor_advice": meeting.mentor_advice,
             "pdp_agreed": meeting.pdp_agreed,
-            "submitted_at": meeting.submitted_at.isoformat() if meeting.submitted_at else None,
+            "submitted_at": _moment(meeting.submitted_at),
             "submitted_by": _person(meeting.submitted_by) if meeting.submitted_by_id else None,
         },
         "milestones_agreed": sorted((_milestone(m) for m in milestones), key=lambda m: m["id"]),
         "milestone_reviews": sorted((_review(r) for r in reviews), key=lambda r: r["milestone"]),
         "signed_by": _person(signed_by),
-        "signed_at": signed_at.isoformat(),
+        "signed_at": _moment(signed_at),
     }
 
 
@@ -104,7 +111,7 @@ def milestone_content(milestone, review, *, signed_by, signed_at) -> dict:
         "achievement": _review(review),
         "reviewed_at_meeting": str(review.meeting.uuid),
         "signed_by": _person(signed_by),
-        "signed_at": signed_at.isoformat(),
+        "signed_at": _moment(signed_at),
     }
 
 

@@ -39,6 +39,14 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
+def _a_lighter_demo(settings):
+    """seed_demo runs in many tests; a dozen mentorships' years of meeting records (besides the
+    demo people's and every stage) keep it quick. tests/mentoring/test_demo_meetings.py seeds
+    the full demo."""
+    settings.PITWALL_DEMO_MEETING_YEARS = 12
+
+
+@pytest.fixture(autouse=True)
 def _private_uploads_in_a_temporary_folder(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 

@@ -33,6 +33,7 @@ def demo(django_db_setup, django_db_blocker, tmp_path_factory):
         override_settings(
             PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
             MEDIA_ROOT=tmp_path_factory.mktemp("media"),
+            PITWALL_DEMO_MEETING_YEARS=None,
         ),
         transaction.atomic(),
     ):

@@ -453,3 +453,20 @@ def test_each_party_writes_their_own_words(programme_a, journey):
         )
     assert meeting.fellow_reflection == "My reflection"
     assert meeting.mentor_advice == "My advice"
+
+
+def test_a_signature_made_in_local_time_still_verifies(programme_a, journey):
+    """The database returns moments in UTC; the digest must not depend on the zone they were
+    made in."""
+    from zoneinfo import ZoneInfo
+
+    from mentoring.services import meeting_sign_as
+
+    meeting = journey.draft(1)
+    journey.submit(meeting)
+    summer = timezone.now().astimezone(ZoneInfo("Europe/London")).replace(month=7, day=1)
+    with scope(programme=programme_a):
+        sign_off = meeting_sign_as(
+            meeting=meeting, actor=journey.mentor, method=SignOff.Method.PASSWORD, now=summer
+        )
+        assert records.verify(SignOff.objects.get(pk=sign_off.pk)).intact
