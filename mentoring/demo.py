@@ -398,8 +398,7 @@ PRIYA_YEAR = [
 
 
 def _aware(moment: datetime) -> datetime:
-    """A London wall-clock time, given in UTC: the signed content hashes `signed_at` as passed
-    (records.meeting_content), and verify() rebuilds it from the database, which reads UTC."""
+    """A London wall-clock time, as an aware moment (records.py hashes moments in UTC)."""
     return timezone.make_aware(moment).astimezone(UTC)
 
 
@@ -856,3 +855,84 @@ def _reopen(story: _Year, staff) -> None:
         meeting=meeting, actor=story.mentor, method=SignOff.Method.PASSWORD, confirm=confirmed
     )
     story.clock.stamp(None)
+
+
+@register_seeder(order=46)
+def seed_accelerator_meetings(seeder) -> None:
+    """The accelerator's year is under way today: the demo mentor mentors two of its fellows,
+    each with a first meeting signed and the next one late, and the daily reminders run once,
+    so the reminders and the staff alert show in that programme's notification centres."""
+    from .services import meeting_reminders_send
+
+    accel = seeder.programmes["accel"]
+    today = timezone.localdate()
+    with scope(programme=accel):
+        cohort = Cohort.objects.filter(programme=accel).order_by("-starts_on").first()
+        if cohort is None or not cohort.starts_on <= today <= cohort.ends_on:
+            return  # the accelerator's demo year is over; nothing is due now
+        mentor = Mentor.objects.select_related("user").get(
+            programme=accel, user__email=MENTOR_EMAIL
+        )
+        fellows = list(
+            Fellow.objects.filter(programme=accel, cohort=cohort)
+            .select_related("user")
+            .order_by("pk")[:2]
+        )
+        windows = cohort_windows(cohort)
+        clock = _Clock()
+        for fellow in fellows:
+            if Mentorship.objects.filter(fellow=fellow).exists():
+                continue
+            mentorship = Mentorship.objects.create(
+                programme=accel,
+                cohort=cohort,
+                fellow=fellow,
+                mentor=mentor,
+                started_on=cohort.starts_on,
+                fit_reasons=["Chosen by the programme team."],
+            )
+            opens, closes = windows[1]
+            if closes >= today:
+                continue
+            held_on = opens + timedelta(days=9)
+            meeting = meeting_start(mentorship=mentorship, number=1, actor=fellow.user)
+            meeting = meeting_save(
+                meeting=meeting,
+                actor=fellow.user,
+                data={
+                    "held_on": held_on,
+                    "format": "video",
+                    "discussion": "Agreed the accelerator year's goals: a paid pilot with one "
+                    "NHS trust and the evidence a procurement lead will ask for.",
+                    "fellow_reflection": "I need to speak to buyers before building more.",
+                },
+                version=meeting.version,
+            )
+            meeting = meeting_save(
+                meeting=meeting,
+                actor=mentor.user,
+                data={"mentor_advice": "Book three discovery calls with trust buyers."},
+                version=meeting.version,
+            )
+            milestone_add(
+                meeting=meeting,
+                actor=fellow.user,
+                data={
+                    "title": "Three discovery calls with NHS trust buyers",
+                    "measure": "Notes of each call, shared with the mentor",
+                    "due_on": windows[2][1],
+                    "objective": None,
+                },
+            )
+            submitted = _aware(datetime.combine(held_on + timedelta(days=2), time(18)))
+            meeting_submit(meeting=meeting, actor=fellow.user, now=submitted)
+            signed = _aware(datetime.combine(held_on + timedelta(days=4), time(9)))
+            meeting_sign_as(
+                meeting=meeting, actor=mentor.user, method=SignOff.Method.PASSWORD, now=signed
+            )
+            clock.stamp(signed)
+        # Today's reminders: the second meeting is late, and staff hear of it once it is
+        # well past its window. Their emails count as sent, as the demo's others do.
+        clock = _Clock()
+        meeting_reminders_send(programme=accel, today=today)
+        clock.stamp(None)

@@ -194,3 +194,22 @@ def test_seeding_the_meetings_again_creates_nothing(unscoped):
     seed_meetings(seeder)
     assert {model.__name__: model.objects.count() for model in models} == before
     assert list(Meeting.objects.order_by("pk").values()) == rows
+
+
+def test_the_accelerators_current_year_has_reminders(unscoped):
+    from datetime import date
+
+    accel = Programme.objects.get(slug="accel")
+    mentorships = Mentorship.objects.filter(programme=accel, mentor__user__email=MENTOR_EMAIL)
+    if not date(2026, 4, 1) <= date.today() <= date(2027, 3, 31):
+        pytest.skip("the accelerator's demo year is not under way today")
+    assert mentorships.count() == 2
+    for mentorship in mentorships:
+        first = mentorship.meetings.get(number=1)
+        assert first.is_signed and records.verify(_live_sign_off(first)).intact
+    assert Notification.objects.filter(
+        programme=accel, recipient__email=MENTOR_EMAIL, kind="reminder"
+    ).exists()
+    assert Notification.objects.filter(
+        programme=accel, recipient__email="staff@accel.example", title__contains="no record"
+    ).exists()
