@@ -704,6 +704,30 @@ def _check_can_edit(meeting: Meeting, actor) -> str:
     raise ValidationError(_locked_message(meeting))
 
 
+def _meeting_for_update(pk: int) -> Meeting:
+    """The meeting, locked for this transaction, with what its checks, audit label and
+    notifications read (so none of them queries again)."""
+    return (
+        Meeting.objects.select_for_update(of=("self",))
+        .select_related(
+            "programme",
+            "mentorship__programme",
+            "mentorship__cohort",
+            "mentorship__fellow__user",
+            "mentorship__mentor__user",
+            "submitted_by",
+        )
+        .get(pk=pk)
+    )
+
+
+def _check_draft(meeting: Meeting, actor) -> None:
+    """Milestones and reviews change only while the record is a draft or returned."""
+    _check_can_edit(meeting, actor)
+    if not meeting.is_editable:
+        raise ValidationError(_locked_message(meeting))
+
+
 def _bump(model, obj, *, version: int, values: dict) -> int:
     """Write `values` only if the row is still at `version` (optimistic concurrency)."""
     updated = model.objects.filter(pk=obj.pk, version=version).update(
@@ -730,11 +754,7 @@ def meeting_save(*, meeting: Meeting, actor, data: dict, version: int) -> Meetin
     """Save the record's text as the editor saw it at `version`. If someone else saved it
     since, nothing is written and StaleEdit says so."""
     with transaction.atomic():
-        meeting = (
-            Meeting.objects.select_for_update(of=("self",))
-            .select_related("mentorship__cohort", "mentorship__fellow", "mentorship__mentor")
-            .get(pk=meeting.pk)
-        )
+        meeting = _meeting_for_update(meeting.pk)
         party = _check_can_edit(meeting, actor)
         if meeting.version != version:
             raise StaleEdit(meeting)
@@ -790,14 +810,8 @@ MILESTONE_FIELDS = ["title", "measure", "due_on", "objective"]
 def milestone_add(*, meeting: Meeting, actor, data: dict) -> Milestone:
     """A new milestone agreed at this meeting: what, by when, how we will know."""
     with transaction.atomic():
-        meeting = (
-            Meeting.objects.select_for_update(of=("self",))
-            .select_related("mentorship")
-            .get(pk=meeting.pk)
-        )
-        _check_can_edit(meeting, actor)
-        if not meeting.is_editable:
-            raise ValidationError(_locked_message(meeting))
+        meeting = _meeting_for_update(meeting.pk)
+        _check_draft(meeting, actor)
         _check_objective(meeting, data.get("objective"))
         if data["due_on"] < meeting.mentorship.started_on:
             raise ValidationError({"due_on": "A milestone is due after the mentorship started."})
@@ -826,14 +840,8 @@ def milestone_add(*, meeting: Meeting, actor, data: dict) -> Milestone:
 def milestone_remove(*, milestone: Milestone, actor) -> None:
     """Take a milestone out of the draft it was added to (never out of a signed record)."""
     with transaction.atomic():
-        meeting = (
-            Meeting.objects.select_for_update(of=("self",))
-            .select_related("mentorship")
-            .get(pk=milestone.agreed_at_id)
-        )
-        _check_can_edit(meeting, actor)
-        if not meeting.is_editable:
-            raise ValidationError(_locked_message(meeting))
+        meeting = _meeting_for_update(milestone.agreed_at_id)
+        _check_draft(meeting, actor)
         if milestone.reviews.exists():
             raise ValidationError("This milestone has been reviewed at a later meeting.")
         title = milestone.title
@@ -875,14 +883,8 @@ def review_save(
                 }
             )
     with transaction.atomic():
-        meeting = (
-            Meeting.objects.select_for_update(of=("self",))
-            .select_related("mentorship")
-            .get(pk=meeting.pk)
-        )
-        _check_can_edit(meeting, actor)
-        if not meeting.is_editable:
-            raise ValidationError(_locked_message(meeting))
+        meeting = _meeting_for_update(meeting.pk)
+        _check_draft(meeting, actor)
         if not open_milestones(meeting).filter(pk=milestone.pk).exists():
             raise ValidationError("This milestone is not open for review at this meeting.")
         values = {
@@ -941,13 +943,7 @@ def submission_problems(meeting: Meeting) -> list[str]:
 def meeting_submit(*, meeting: Meeting, actor, now=None) -> Meeting:
     """The fellow sends the record to their mentor to sign off."""
     with transaction.atomic():
-        meeting = (
-            Meeting.objects.select_for_update(of=("self",))
-            .select_related(
-                "mentorship__cohort", "mentorship__fellow__user", "mentorship__mentor__user"
-            )
-            .get(pk=meeting.pk)
-        )
+        meeting = _meeting_for_update(meeting.pk)
         mentorship = meeting.mentorship
         if mentorship.fellow.user_id != actor.pk:
             raise PermissionDenied("Only the fellow submits the record of their meeting.")
@@ -1007,11 +1003,7 @@ def meeting_return(*, meeting: Meeting, actor, comments: str, now=None) -> Meeti
     if not comments:
         raise ValidationError({"comments": "Say what the fellow should change."})
     with transaction.atomic():
-        meeting = (
-            Meeting.objects.select_for_update(of=("self",))
-            .select_related("mentorship__fellow__user", "mentorship__mentor__user")
-            .get(pk=meeting.pk)
-        )
+        meeting = _meeting_for_update(meeting.pk)
         _check_signer(meeting, actor)
         if meeting.status != Meeting.Status.SUBMITTED:
             raise ValidationError("This record has not been sent to you to sign off.")
@@ -1137,17 +1129,7 @@ def meeting_sign_as(
     from pdp.services import pdp_review
 
     with transaction.atomic():
-        meeting = (
-            Meeting.objects.select_for_update(of=("self",))
-            .select_related(
-                "mentorship__programme",
-                "mentorship__cohort",
-                "mentorship__fellow__user",
-                "mentorship__mentor__user",
-                "submitted_by",
-            )
-            .get(pk=meeting.pk)
-        )
+        meeting = _meeting_for_update(meeting.pk)
         _check_signer(meeting, actor)
         if meeting.status != Meeting.Status.SUBMITTED:
             if meeting.is_signed:
@@ -1293,11 +1275,7 @@ def meeting_reopen(*, meeting: Meeting, actor, reason: str) -> Meeting:
     if not _is_staff(meeting.programme, actor):
         raise PermissionDenied("Only programme staff reopen a signed record.")
     with transaction.atomic():
-        meeting = (
-            Meeting.objects.select_for_update(of=("self",))
-            .select_related("mentorship__fellow__user", "mentorship__mentor__user")
-            .get(pk=meeting.pk)
-        )
+        meeting = _meeting_for_update(meeting.pk)
         if not meeting.is_signed:
             raise ValidationError("Only a signed record can be reopened.")
         now = timezone.now()
