@@ -40,10 +40,10 @@ def _fast_passwords(settings):
 
 @pytest.fixture(autouse=True)
 def _a_lighter_demo(settings):
-    """seed_demo runs in many tests; a dozen mentorships' years of meeting records (besides the
-    demo people's and every stage) keep it quick. tests/mentoring/test_demo_meetings.py seeds
-    the full demo."""
-    settings.PITWALL_DEMO_MEETING_YEARS = 12
+    """seed_demo runs in many tests: there it writes meeting records only for the demo people's
+    years and the ones that show a stage (reopened, missed milestones), which keeps it quick.
+    tests/mentoring/test_demo_meetings.py seeds the full demo."""
+    settings.PITWALL_DEMO_MEETING_YEARS = 0
 
 
 @pytest.fixture(autouse=True)

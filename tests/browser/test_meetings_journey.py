@@ -145,11 +145,11 @@ def click_through(page, locator, *, status=None):
 
 
 def open_meetings(page, programme):
-    """Meetings, from the navigation. The menu has no Meetings link yet (base.html is not
-    changed here), so the address is used until it has one."""
+    """Meetings, from the navigation (or by its address when the header has folded it into
+    its "More" menu on a narrow window)."""
     link = page.get_by_role("navigation", name="Menu").get_by_role("link", name="Meetings")
-    if link.count():
-        click_through(page, link)
+    if link.count() and link.first.is_visible():
+        click_through(page, link.first)
     else:
         visit(page, f"/p/{programme.slug}/meetings/")
 
@@ -402,6 +402,15 @@ def test_a_fellow_and_her_mentor_keep_the_years_meetings(year, browser_for):
     expect(mentor.get_by_role("heading", name="Intact", exact=True)).to_be_visible()
     expect(mentor.get_by_role("heading", name="Earlier signatures (reopened)")).to_be_visible()
     assert meeting_of(year, 2).status == Meeting.Status.SIGNED
+
+    # --- The fellow downloads the year's record for her Training Programme Director ---------
+    open_meetings(fellow, programme)
+    with fellow.expect_download() as download_info:
+        fellow.get_by_role("link", name="Download the year's record as a PDF").click()
+    download = download_info.value
+    assert download.suggested_filename.startswith("meetings-")
+    with open(download.path(), "rb") as pdf:
+        assert pdf.read(5) == b"%PDF-"
 
 
 def test_two_people_saving_the_same_draft_are_told(year, browser_for):
