@@ -178,23 +178,8 @@ class Meeting(models.Model):
         VIDEO = "video", "Video call"
         PHONE = "phone", "Phone call"
 
-    # The columns a signature covers; the PostgreSQL trigger refuses changes to them while
-    # the record is signed (migration 0003).
-    LOCKED_FIELDS = [
-        "mentorship_id",
-        "number",
-        "held_on",
-        "format",
-        "discussion",
-        "fellow_reflection",
-        "mentor_advice",
-        "pdp_agreed",
-        "submitted_at",
-        "submitted_by_id",
-        "signed_at",
-        "signed_by_id",
-        "digest",
-    ]
+    # What a signature covers is records.meeting_content; migration 0004 has the PostgreSQL
+    # triggers that refuse changes to it while the record is signed.
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="+")
@@ -278,7 +263,6 @@ class Milestone(models.Model):
 
     # Reviewed at every later meeting until one of these.
     CLOSED = (Status.ACHIEVED, Status.MISSED)
-    LOCKED_FIELDS = ["mentorship_id", "agreed_at_id", "title", "measure", "due_on", "objective_id"]
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="+")
@@ -331,15 +315,6 @@ class MilestoneReview(models.Model):
         PARTLY = "partly", "Partly achieved"
         MISSED = "missed", "Missed"
         DEFERRED = "deferred", "Deferred to a new date"
-
-    LOCKED_FIELDS = [
-        "meeting_id",
-        "milestone_id",
-        "outcome",
-        "comment",
-        "new_due_on",
-        "evidence",
-    ]
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="+")

@@ -7,7 +7,6 @@ Each request is wrapped in a snapshot of programme A, so "nothing of A changed" 
 as well as the status code.
 """
 
-import importlib.util
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -646,24 +645,6 @@ def login_redirect_target(response) -> str | None:
     return parse_qs(location.query).get("next", [None])[0]
 
 
-# The year's record is rendered by mentoring/pdf.py, written on another branch. Until it is
-# merged, the PDF route answers everyone who may not have it (it checks access first), but a
-# GET by someone who may fails with ImportError: those cases are expected to fail until then.
-PDF_PENDING = importlib.util.find_spec("mentoring.pdf") is None
-
-
-def pending(route: Route, method: str) -> list:
-    if PDF_PENDING and route.name == "mentoring:year_record_pdf" and method == "GET":
-        return [
-            pytest.mark.xfail(
-                raises=ImportError,
-                strict=True,
-                reason="mentoring/pdf.py is not merged yet; the allowed GET cannot render",
-            )
-        ]
-    return []
-
-
 def by_method(routes, methods=METHODS):
     """(route, method) cases; each test tries every actor in turn on the same fixtures, which
     is several times quicker than building programme A again for each actor."""
@@ -891,7 +872,7 @@ def test_pages_outside_programmes_show_nothing_of_a(client, staff_b, populated_a
 @pytest.mark.parametrize(
     ("route", "method"),
     [
-        pytest.param(r, m, id=f"{r.key}-staff_a-{m}", marks=pending(r, m))
+        pytest.param(r, m, id=f"{r.key}-staff_a-{m}")
         for r in PROGRAMME_ROUTES
         if ROUTE_ACCESS.get(r.name or "") != MENTORS
         for m in METHODS
@@ -1019,11 +1000,7 @@ def sibling_year(programme_a, fellow_a, mentor_a, populated_a):
 
 @pytest.mark.parametrize(
     ("route", "method"),
-    [
-        pytest.param(r, m, id=f"{r.key}-{m}", marks=pending(r, m))
-        for r in MEETING_RECORD_ROUTES
-        for m in METHODS
-    ],
+    [pytest.param(r, m, id=f"{r.key}-{m}") for r in MEETING_RECORD_ROUTES for m in METHODS],
 )
 def test_a_fellow_cannot_reach_another_fellows_meeting_records(
     client, fellow_a, populated_a, sibling_year, route, method

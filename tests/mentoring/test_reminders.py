@@ -284,7 +284,7 @@ def test_a_run_that_read_before_another_committed_sends_nothing_twice(
         assert MeetingReminder.objects.count() == 2
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="a true race needs PostgreSQL")
+@pytest.mark.postgresql  # a true race needs two connections to a real server
 @pytest.mark.django_db(transaction=True)
 def test_two_runs_at_once_send_each_reminder_once(
     programme_a, year_cohort, closes, staff_a, monkeypatch
