@@ -34,6 +34,7 @@ urlpatterns = [
     path("p/<slug:programme_slug>/", include("notifications.urls")),
     path("p/<slug:programme_slug>/", include("pdp.urls")),
     path("p/<slug:programme_slug>/", include("mentoring.urls")),
+    path("p/<slug:programme_slug>/", include("events.urls")),
 ]
 
 handler403 = "config.errors.permission_denied"

@@ -28,6 +28,7 @@ class Kind(models.TextChoices):
     MENTORSHIP = "mentorship", "Mentor matches and changes to them"
     APPLICATION = "application", "Your application to a programme"
     CONNECTION = "connection", "Networking connection requests"
+    EVENT = "event", "Your events: places from the waiting list, changes and cancellations"
     DIGEST = "digest", "Your daily digest"
 
 
@@ -48,6 +49,7 @@ CONFIGURABLE_KINDS = [
     Kind.MENTORSHIP,
     Kind.CONNECTION,
     Kind.REMINDER,
+    Kind.EVENT,
 ]
 DEFAULT_DELIVERY = {
     Kind.ANNOUNCEMENT: Delivery.IMMEDIATELY,
@@ -55,6 +57,7 @@ DEFAULT_DELIVERY = {
     Kind.REMINDER: Delivery.IMMEDIATELY,
     Kind.MENTORSHIP: Delivery.IMMEDIATELY,
     Kind.CONNECTION: Delivery.DIGEST,
+    Kind.EVENT: Delivery.IMMEDIATELY,
 }
 
 

@@ -74,7 +74,10 @@ class ActionForm(forms.Form):
 
 class EvidenceForm(forms.Form):
     kind = forms.ChoiceField(
-        label="Kind of evidence", choices=Evidence.Kind.choices, widget=forms.RadioSelect
+        label="Kind of evidence",
+        # Events attended attach themselves (pdp.services.evidence_attach_event).
+        choices=[c for c in Evidence.Kind.choices if c[0] != Evidence.Kind.EVENT],
+        widget=forms.RadioSelect,
     )
     title = forms.CharField(label="Title", max_length=200)
     note = forms.CharField(

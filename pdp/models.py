@@ -154,6 +154,7 @@ class Evidence(models.Model):
         NOTE = "note", "Note"
         LINK = "link", "Link"
         FILE = "file", "File"
+        EVENT = "event", "Event attended"
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="+")
@@ -170,12 +171,22 @@ class Evidence(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     added_at = models.DateTimeField(default=timezone.now)
+    # Set on evidence that attaches itself (an event attended: "registration:<uuid>"), so it is
+    # added once per objective and taken away again if the attendance is corrected.
+    source_key = models.CharField(max_length=80, blank=True, editable=False)
 
     objects = ScopedManager(programme="programme")
 
     class Meta:
         ordering = ["added_at", "id"]
         verbose_name_plural = "evidence"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["objective", "source_key"],
+                condition=~models.Q(source_key=""),
+                name="evidence_source_once_per_objective",
+            )
+        ]
 
     def __str__(self):
         return self.title

@@ -237,6 +237,72 @@ def evidence_add(*, objective: Objective, actor, data: dict) -> Evidence:
     return evidence
 
 
+def evidence_attach_event(
+    *, fellow, source_key: str, title: str, note: str, url: str, domain_ids, objective=None
+) -> list[Evidence]:
+    """An event the fellow attended becomes evidence, by itself, for each of their live
+    objectives in the event's competency domains (or for the one objective given, when the
+    fellow attaches it by hand). Idempotent: an objective holds one copy per source."""
+    pdp = pdp_for_fellow(fellow=fellow)
+    objectives = pdp.objectives.exclude(status=Objective.Status.DROPPED)
+    if objective is not None:
+        objectives = objectives.filter(pk=objective.pk)
+    else:
+        objectives = objectives.filter(domain_id__in=list(domain_ids))
+    added = []
+    with transaction.atomic():
+        already = set(
+            Evidence.objects.filter(objective__pdp=pdp, source_key=source_key).values_list(
+                "objective_id", flat=True
+            )
+        )
+        for target in objectives:
+            if target.pk in already:
+                continue
+            evidence = Evidence.objects.create(
+                programme=pdp.programme,
+                objective=target,
+                kind=Evidence.Kind.EVENT,
+                title=title[:200],
+                note=note,
+                url=url,
+                source_key=source_key,
+            )
+            _record(
+                pdp,
+                actor=None,
+                action="evidence.added",
+                summary=f"Attending “{title}” added as evidence to “{target.title}”",
+                objective=target,
+                after={"evidence": evidence.title, "kind": evidence.kind},
+            )
+            added.append(evidence)
+    return added
+
+
+def evidence_detach_event(*, fellow, source_key: str) -> int:
+    """Take back what evidence_attach_event added (an attendance marked by mistake)."""
+    pdp = pdp_for_fellow(fellow=fellow)
+    with transaction.atomic():
+        rows = list(
+            Evidence.objects.filter(objective__pdp=pdp, source_key=source_key).select_related(
+                "objective"
+            )
+        )
+        for evidence in rows:
+            _record(
+                pdp,
+                actor=None,
+                action="evidence.removed",
+                summary=f"“{evidence.title}” removed from “{evidence.objective.title}”: the "
+                "attendance was corrected",
+                objective=evidence.objective,
+                before={"evidence": evidence.title, "kind": evidence.kind},
+            )
+            evidence.delete()
+    return len(rows)
+
+
 def pdp_submit(*, pdp: PDP, actor) -> PDP:
     """The fellow sends the plan to their mentor to agree."""
     with transaction.atomic():

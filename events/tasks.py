@@ -1,0 +1,3 @@
+"""Events jobs: thin wrappers around the services, safe to run twice."""
+
+# --- reminders -----------------------------------------------------------------------------------
