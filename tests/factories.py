@@ -204,3 +204,62 @@ class MentorshipFactory(factory.django.DjangoModelFactory):
     fellow = factory.SubFactory(FellowFactory)
     cohort = factory.SelfAttribute("fellow.cohort")
     mentor = factory.SubFactory(MentorFactory, programme=factory.SelfAttribute("..programme"))
+
+
+# --- events ---------------------------------------------------------------------------------
+
+
+class EventFactory(factory.django.DjangoModelFactory):
+    """A published in-person Pit Stop a week from now, for the whole programme."""
+
+    class Meta:
+        model = "events.Event"
+
+    programme = factory.SubFactory(ProgrammeFactory)
+    kind = "pit_stop"
+    title = factory.Sequence(lambda n: f"Pit Stop {n}")
+    description = "Pitch practice and clinics with partners."
+    starts_at = factory.LazyFunction(
+        lambda: (timezone.now() + timedelta(days=7)).replace(minute=0, second=0, microsecond=0)
+    )
+    ends_at = factory.LazyAttribute(lambda o: o.starts_at + timedelta(hours=3))
+    venue_name = "Wellcome Collection"
+    venue_address = "183 Euston Road, London NW1 2BE"
+    region = "london"
+    status = "published"
+
+
+class RegistrationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "events.Registration"
+
+    event = factory.SubFactory(EventFactory)
+    programme = factory.SelfAttribute("event.programme")
+    user = factory.SubFactory(UserFactory)
+    status = "registered"
+
+
+class ResourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "events.Resource"
+
+    programme = factory.SubFactory(ProgrammeFactory)
+    kind = "video"
+    title = factory.Sequence(lambda n: f"Resource {n}")
+    summary = "A short film on market access."
+    url = "https://example.org/resource"
+
+
+class OpportunityFactory(factory.django.DjangoModelFactory):
+    """A published funding call closing in a month."""
+
+    class Meta:
+        model = "events.Opportunity"
+
+    programme = factory.SubFactory(ProgrammeFactory)
+    kind = "funding"
+    title = factory.Sequence(lambda n: f"Funding call {n}")
+    summary = "Grants for early-stage health ventures."
+    url = "https://example.org/call"
+    deadline = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=30))
+    status = "published"
