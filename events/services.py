@@ -4,7 +4,629 @@ and reminders, the resource library and signposted opportunities."""
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Q
+from django.template.defaultfilters import date as date_filter
+from django.utils import timezone
+
+from cohort.models import Fellow, Membership, Programme, Role
+from cohort.selectors import fellow_for_user, member_roles
+from cohort.services import audit_log
+from notifications.models import Kind
+from notifications.services import notify
+from pdp.services import evidence_attach_event, evidence_detach_event
+
+from .models import Event, EventDomain, EventResource, Registration
+from .selectors import audience_q
+
 # --- events and registration ---------------------------------------------------------------------
+
+# What an attendee is told when these change (and the fields that make up "when" and "where").
+WHEN_FIELDS = ["starts_at", "ends_at", "time_zone"]
+WHERE_FIELDS = ["is_online", "online_url", "venue_name", "venue_address"]
+EVENT_FIELDS = [
+    "kind",
+    "title",
+    "description",
+    *WHEN_FIELDS,
+    *WHERE_FIELDS,
+    "region",
+    "capacity",
+    "audience",
+    "cohort",
+    "organiser",
+]
+# A check-in code shown at the venue works for this long; the page showing it renews itself.
+CHECKIN_CODE_MINUTES = 20
+# People may check in from an hour before the start until an hour after the end.
+CHECKIN_OPENS_BEFORE = timedelta(hours=1)
+CHECKIN_CLOSES_AFTER = timedelta(hours=1)
+CHECKIN_SALT = "pitwall.events.checkin"
+# "22 November 2026 at 14:00" and "13:00 on 22 November 2026" (escaped letters are literal).
+AT_FORMAT = r"j F Y \a\t H:i"
+ON_FORMAT = r"H:i \o\n j F Y"
+
+
+class StaleEvent(Exception):
+    """Someone else saved the event after this form was opened; nothing was written."""
+
+    def __init__(self, event: Event):
+        super().__init__("The event was changed by someone else since you opened it.")
+        self.event = event
+
+
+def when_text(event: Event) -> str:
+    """ "Tuesday 22 November 2026, 14:00 to 17:00 (UK time)" in the event's own zone."""
+    starts, ends = event.local_starts_at, event.local_ends_at
+    text = f"{date_filter(starts, 'l j F Y')}, {date_filter(starts, 'H:i')} to "
+    if ends.date() != starts.date():
+        text += f"{date_filter(ends, 'l j F Y')}, "
+    text += date_filter(ends, "H:i")
+    zone = "UK time" if event.time_zone == "Europe/London" else event.time_zone
+    return f"{text} ({zone})"
+
+
+def event_url(event: Event) -> str:
+    return settings.SITE_URL + event.get_absolute_url()
+
+
+def _expected_users(event: Event) -> list:
+    return [
+        r.user
+        for r in event.registrations.filter(status__in=Registration.EXPECTED).select_related("user")
+    ]
+
+
+def _values(event: Event) -> dict:
+    return {
+        f: getattr(event, f"{f}_id" if f in ("cohort", "organiser") else f) for f in EVENT_FIELDS
+    }
+
+
+def _jsonable(values: dict) -> dict:
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in values.items()}
+
+
+def places_taken(event: Event) -> int:
+    return event.registrations.filter(status__in=Registration.HOLDS_PLACE).count()
+
+
+def event_save(
+    *,
+    programme: Programme,
+    actor,
+    data: dict,
+    event: Event | None = None,
+    version: int | None = None,
+    publish: bool = False,
+) -> Event:
+    """Create or change an event. A change names the version the form started from: if someone
+    saved in between, StaleEvent is raised and nothing is written. People registered or waiting
+    are told when the time or the place changes; more places move the waiting list up."""
+    creating = event is None
+    with transaction.atomic():
+        if creating:
+            event = Event(programme=programme, created_by=actor)
+            before = {}
+        else:
+            event = Event.objects.select_for_update().get(pk=event.pk)
+            if version is not None and event.version != version:
+                raise StaleEvent(event)
+            before = _values(event)
+        for field in EVENT_FIELDS:
+            if field in data:
+                setattr(event, field, data[field])
+        if not event.is_online:
+            event.online_url = event.online_url or ""
+        if publish and event.status == Event.Status.DRAFT:
+            event.status = Event.Status.PUBLISHED
+        if event.is_cancelled:
+            raise ValidationError("A cancelled event cannot be changed.")
+        taken = 0 if creating else places_taken(event)
+        if event.capacity is not None and event.capacity < taken:
+            raise ValidationError(
+                {
+                    "capacity": f"{taken} people already hold a place: the capacity cannot be "
+                    f"less than {taken}. Cancel registrations on the register first."
+                }
+            )
+        event.full_clean(exclude=["programme", "checkin_key", "created_by"])
+        if not creating:
+            event.version = F("version") + 1
+        event.save()
+        event.refresh_from_db()
+        if "domains" in data:
+            _set_links(event, EventDomain, "domain", data["domains"])
+        if "resources" in data:
+            _set_links(event, EventResource, "resource", data["resources"])
+        after = _values(event)
+        changed = sorted(k for k in after if before.get(k) != after[k]) if before else []
+        audit_log(
+            programme=programme,
+            actor=actor,
+            action="event.created" if creating else "event.changed",
+            target=event,
+            changes=_jsonable(after if creating else {k: after[k] for k in changed}),
+        )
+        if publish and (creating or before.get("status") != event.status):
+            audit_log(programme=programme, actor=actor, action="event.published", target=event)
+        moved = [f for f in WHEN_FIELDS if f in changed]
+        relocated = [f for f in WHERE_FIELDS if f in changed]
+        if (moved or relocated) and event.status == Event.Status.PUBLISHED:
+            what = " and ".join(p for p, flag in [("time", moved), ("place", relocated)] if flag)
+            notify(
+                programme=programme,
+                recipients=_expected_users(event),
+                kind=Kind.EVENT,
+                title=f"The {what} of “{event.title}” has changed",
+                body=f"It is now {when_text(event)}, {event.where}."
+                + (f" Joining link: {event.online_url}" if event.is_online else ""),
+                link=event.get_absolute_url(),
+                actor=actor,
+            )
+        if not creating and event.status == Event.Status.PUBLISHED:
+            _fill_from_waitlist(event, actor=actor)
+    return event
+
+
+def _set_links(event: Event, model, field: str, records) -> None:
+    wanted = {r.pk: r for r in records}
+    for record in wanted.values():
+        if record.programme_id != event.programme_id:
+            raise ValidationError({f"{field}s": "Choose from this programme's list."})
+    existing = set(model.objects.filter(event=event).values_list(f"{field}_id", flat=True))
+    model.objects.filter(event=event).exclude(**{f"{field}_id__in": list(wanted)}).delete()
+    model.objects.bulk_create(
+        [
+            model(programme_id=event.programme_id, event=event, **{field: record})
+            for pk, record in wanted.items()
+            if pk not in existing
+        ]
+    )
+
+
+def event_publish(*, event: Event, actor) -> Event:
+    with transaction.atomic():
+        event = Event.objects.select_for_update().get(pk=event.pk)
+        if event.status != Event.Status.DRAFT:
+            raise ValidationError("Only a draft can be published.")
+        event.status = Event.Status.PUBLISHED
+        event.save(update_fields=["status", "updated_at"])
+        audit_log(programme=event.programme, actor=actor, action="event.published", target=event)
+    return event
+
+
+def event_cancel(*, event: Event, actor, reason: str) -> Event:
+    """Call the event off: everyone registered or waiting is told, with the reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the event is cancelled: registrants are told."})
+    with transaction.atomic():
+        event = Event.objects.select_for_update().get(pk=event.pk)
+        if event.is_cancelled:
+            raise ValidationError("The event is already cancelled.")
+        if event.is_past:
+            raise ValidationError("The event has already taken place.")
+        event.status = Event.Status.CANCELLED
+        event.cancelled_reason = reason
+        event.version = F("version") + 1
+        event.save(update_fields=["status", "cancelled_reason", "version", "updated_at"])
+        event.refresh_from_db()
+        audit_log(
+            programme=event.programme,
+            actor=actor,
+            action="event.cancelled",
+            target=event,
+            changes={"reason": reason},
+        )
+        notify(
+            programme=event.programme,
+            recipients=_expected_users(event),
+            kind=Kind.EVENT,
+            title=f"“{event.title}” is cancelled",
+            body=f"It was to take place {when_text(event)}. {reason}",
+            link=event.get_absolute_url(),
+            actor=actor,
+        )
+    return event
+
+
+def may_register(*, event: Event, user) -> bool:
+    """Whether the event is meant for this person (its audience and cohort)."""
+    roles = member_roles(programme=event.programme, user=user)
+    if not roles:
+        return False
+    return (
+        Event.objects.filter(pk=event.pk)
+        .filter(audience_q(programme=event.programme, user=user, roles=roles))
+        .exists()
+    )
+
+
+@dataclass
+class RegistrationResult:
+    registration: Registration
+    waitlisted: bool
+    position: int = 0
+
+
+def waitlist_position(registration: Registration) -> int:
+    if registration.status != Registration.Status.WAITLISTED:
+        return 0
+    return (
+        Registration.objects.filter(
+            event_id=registration.event_id, status=Registration.Status.WAITLISTED
+        )
+        .filter(
+            Q(waitlisted_at__lt=registration.waitlisted_at)
+            | Q(waitlisted_at=registration.waitlisted_at, pk__lte=registration.pk)
+        )
+        .count()
+    )
+
+
+def registration_create(*, event: Event, user, now=None) -> RegistrationResult:
+    """Take a place, or a place on the waiting list when the event is full (the person is
+    told which). The event row is locked so two people can never take the last place."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        event = Event.objects.select_for_update().get(pk=event.pk)
+        if event.status == Event.Status.DRAFT:
+            raise ValidationError("This event is not open for registration yet.")
+        if event.is_cancelled:
+            raise ValidationError("This event is cancelled.")
+        if event.starts_at <= now:
+            raise ValidationError(
+                "Registration has closed: this event started on "
+                f"{date_filter(event.local_starts_at, AT_FORMAT)}."
+            )
+        if not may_register(event=event, user=user):
+            raise ValidationError("This event is not open to you.")
+        registration = Registration.objects.filter(event=event, user=user).first()
+        if registration is not None and registration.status == Registration.Status.REGISTERED:
+            raise ValidationError("You are already registered for this event.")
+        if registration is not None and registration.status == Registration.Status.WAITLISTED:
+            raise ValidationError(
+                "You are already on the waiting list for this event, at number "
+                f"{waitlist_position(registration)}."
+            )
+        if registration is None:
+            registration = Registration(programme=event.programme, event=event, user=user)
+        full = event.capacity is not None and places_taken(event) >= event.capacity
+        # Someone already waiting keeps their turn: a newcomer joins the end of the list.
+        queue = Registration.objects.filter(event=event, status=Registration.Status.WAITLISTED)
+        if full or queue.exists():
+            registration.status = Registration.Status.WAITLISTED
+            registration.waitlisted_at = now
+        else:
+            registration.status = Registration.Status.REGISTERED
+            registration.waitlisted_at = None
+        registration.registered_at = now
+        registration.cancelled_at = None
+        registration.promoted_at = None
+        registration.save()
+        waitlisted = registration.status == Registration.Status.WAITLISTED
+        audit_log(
+            programme=event.programme,
+            actor=user,
+            action="event.waitlisted" if waitlisted else "event.registered",
+            target=event,
+            changes={"person": str(user.uuid)},
+        )
+    return RegistrationResult(
+        registration=registration,
+        waitlisted=waitlisted,
+        position=waitlist_position(registration) if waitlisted else 0,
+    )
+
+
+def registration_cancel(*, registration: Registration, actor, now=None) -> Registration:
+    """Give up a place (or leave the waiting list). A place given up before the event goes to
+    the first person waiting, who is told."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        event = Event.objects.select_for_update().get(pk=registration.event_id)
+        registration = Registration.objects.select_for_update().get(pk=registration.pk)
+        if registration.status not in Registration.EXPECTED:
+            raise ValidationError("You are not registered for this event.")
+        if event.starts_at <= now:
+            raise ValidationError(
+                "The event has started: a registration can no longer be cancelled."
+            )
+        registration.status = Registration.Status.CANCELLED
+        registration.cancelled_at = now
+        registration.save(update_fields=["status", "cancelled_at"])
+        audit_log(
+            programme=event.programme,
+            actor=actor,
+            action="event.registration_cancelled",
+            target=event,
+            changes={"person": str(registration.user.uuid)},
+        )
+        if event.status == Event.Status.PUBLISHED:
+            _fill_from_waitlist(event, actor=actor, now=now)
+    return registration
+
+
+def _fill_from_waitlist(event: Event, *, actor, now=None) -> list[Registration]:
+    """Move people up the waiting list, first come first served, while places are free.
+    Called with the event row locked."""
+    now = now or timezone.now()
+    if event.starts_at <= now:
+        return []
+    queue = Registration.objects.filter(
+        event=event, status=Registration.Status.WAITLISTED
+    ).select_related("user")
+    if event.capacity is not None:
+        free = event.capacity - places_taken(event)
+        if free <= 0:
+            return []
+        queue = queue.order_by("waitlisted_at", "pk")[:free]
+    promoted = list(queue)
+    for registration in promoted:
+        registration.status = Registration.Status.REGISTERED
+        registration.promoted_at = now
+        registration.save(update_fields=["status", "promoted_at"])
+        audit_log(
+            programme=event.programme,
+            actor=actor,
+            action="event.waitlist_promoted",
+            target=event,
+            changes={"person": str(registration.user.uuid)},
+        )
+        notify(
+            programme=event.programme,
+            recipients=[registration.user],
+            kind=Kind.EVENT,
+            title=f"A place has come up: you are registered for “{event.title}”",
+            body=f"{when_text(event)}, {event.where}. If you can no longer come, cancel your "
+            "place so the next person waiting can have it.",
+            link=event.get_absolute_url(),
+        )
+    return promoted
+
+
+# --- attendance, check-in and PDP evidence ------------------------------------------------------
+
+
+def _source_key(registration: Registration) -> str:
+    return f"registration:{registration.uuid}"
+
+
+def _attendance_evidence(registration: Registration, *, attended: bool) -> None:
+    """Attending becomes evidence in the fellow's PDP, for their objectives in the event's
+    domains; a corrected attendance takes it back."""
+    fellow = fellow_for_user(programme=registration.programme, user=registration.user)
+    if fellow is None:
+        return
+    if not attended:
+        evidence_detach_event(fellow=fellow, source_key=_source_key(registration))
+        return
+    event = registration.event
+    evidence_attach_event(
+        fellow=fellow,
+        source_key=_source_key(registration),
+        title=event.title,
+        note=f"{event.get_kind_display()}, {when_text(event)}, {event.where}.",
+        url=event_url(event),
+        domain_ids=EventDomain.objects.filter(event=event).values_list("domain_id", flat=True),
+    )
+
+
+def attendance_evidence_attach(*, registration: Registration, actor, objective) -> None:
+    """The fellow adds an event they attended as evidence for one of their objectives."""
+    if registration.status != Registration.Status.ATTENDED:
+        raise ValidationError("Only an event you attended can be evidence.")
+    fellow = fellow_for_user(programme=registration.programme, user=registration.user)
+    if fellow is None or objective.pdp.fellow_id != fellow.pk:
+        raise ValidationError({"objective": "Choose one of your own objectives."})
+    event = registration.event
+    with transaction.atomic():
+        added = evidence_attach_event(
+            fellow=fellow,
+            source_key=_source_key(registration),
+            title=event.title,
+            note=f"{event.get_kind_display()}, {when_text(event)}, {event.where}.",
+            url=event_url(event),
+            domain_ids=[],
+            objective=objective,
+        )
+        if not added:
+            raise ValidationError({"objective": "It is already evidence for that objective."})
+
+
+def attendance_mark(*, registration: Registration, actor, attended: bool, now=None):
+    """Staff mark who came. Attendance can be marked once the event has started."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        registration = (
+            Registration.objects.select_for_update()
+            .select_related("event", "user")
+            .get(pk=registration.pk)
+        )
+        event = registration.event
+        if event.is_cancelled:
+            raise ValidationError("The event was cancelled: there is no attendance to mark.")
+        if event.starts_at - CHECKIN_OPENS_BEFORE > now:
+            raise ValidationError("Attendance can be marked from an hour before the event starts.")
+        if registration.status == Registration.Status.CANCELLED:
+            raise ValidationError(f"{registration.user.display_name} cancelled their registration.")
+        if registration.status == Registration.Status.WAITLISTED and not attended:
+            raise ValidationError(
+                f"{registration.user.display_name} is on the waiting list, not registered."
+            )
+        target = Registration.Status.ATTENDED if attended else Registration.Status.NO_SHOW
+        if registration.status == target:
+            return registration
+        registration.status = target
+        registration.attended_at = now if attended else None
+        registration.check_in = Registration.CheckIn.STAFF if attended else ""
+        registration.checked_in_by = actor if attended else None
+        registration.save(update_fields=["status", "attended_at", "check_in", "checked_in_by"])
+        audit_log(
+            programme=event.programme,
+            actor=actor,
+            action="event.attended" if attended else "event.no_show",
+            target=event,
+            changes={"person": str(registration.user.uuid), "via": "staff"},
+        )
+        _attendance_evidence(registration, attended=attended)
+    return registration
+
+
+class _SignerAt(signing.TimestampSigner):
+    """Signs with a given moment rather than now (the demo and tests date their codes)."""
+
+    def __init__(self, *, at, **kwargs):
+        super().__init__(**kwargs)
+        self.at = at
+
+    def timestamp(self):
+        return signing.b62_encode(int(self.at.timestamp()))
+
+
+def checkin_code(event: Event, *, at=None) -> str:
+    """The code behind the QR shown at the venue: signed, naming the event, and timed."""
+    payload = {"e": event.uuid.hex, "k": event.checkin_key[:8]}
+    if at is None:
+        return signing.dumps(payload, salt=CHECKIN_SALT)
+    return _SignerAt(at=at, salt=CHECKIN_SALT).sign_object(payload)
+
+
+def checkin_code_problem(*, event: Event, code: str) -> str | None:
+    """Why a scanned code does not check anyone in to this event, or None if it does."""
+    try:
+        payload = signing.loads(
+            code, salt=CHECKIN_SALT, max_age=timedelta(minutes=CHECKIN_CODE_MINUTES)
+        )
+    except signing.SignatureExpired:
+        return (
+            "This check-in code has expired. Scan the code on the screen at the venue again: "
+            "it changes every few minutes."
+        )
+    except signing.BadSignature:
+        return "This is not a valid check-in code. Scan the code on the screen at the venue."
+    if payload.get("e") != event.uuid.hex:
+        other = Event.objects.filter(programme=event.programme, uuid=payload.get("e")).first()
+        named = f" “{other.title}”" if other else ""
+        return f"This code is for another event{named}, not for “{event.title}”."
+    if payload.get("k") != event.checkin_key[:8]:
+        return "This check-in code has been replaced. Scan the code on the screen at the venue."
+    return None
+
+
+def checkin_window_problem(event: Event, now=None) -> str | None:
+    now = now or timezone.now()
+    if event.is_cancelled:
+        return "This event was cancelled."
+    if event.status != Event.Status.PUBLISHED:
+        return "This event is not published."
+    if now < event.starts_at - CHECKIN_OPENS_BEFORE:
+        opens = timezone.localtime(event.starts_at - CHECKIN_OPENS_BEFORE, event.zone)
+        return f"Check-in opens at {date_filter(opens, ON_FORMAT)}."
+    if now > event.ends_at + CHECKIN_CLOSES_AFTER:
+        return "Check-in for this event has closed."
+    return None
+
+
+@dataclass
+class CheckInResult:
+    registration: Registration
+    already: bool
+    walk_in: bool
+
+
+def checkin_with_code(*, event: Event, user, code: str, now=None) -> CheckInResult:
+    """The attendee scanned the code at the venue. Someone the event is meant for who did not
+    register (or was still waiting) is added to the register as attended: they are there."""
+    now = now or timezone.now()
+    problem = checkin_code_problem(event=event, code=code) or checkin_window_problem(event, now)
+    if problem:
+        raise ValidationError(problem)
+    with transaction.atomic():
+        event = Event.objects.select_for_update().get(pk=event.pk)
+        registration = Registration.objects.filter(event=event, user=user).first()
+        if registration is not None and registration.status == Registration.Status.ATTENDED:
+            return CheckInResult(registration=registration, already=True, walk_in=False)
+        holds_place = registration is not None and registration.status in (Registration.HOLDS_PLACE)
+        if not holds_place and not may_register(event=event, user=user):
+            raise ValidationError("This event is not open to you.")
+        walk_in = registration is None or registration.status not in (
+            Registration.Status.REGISTERED,
+            Registration.Status.NO_SHOW,
+        )
+        if registration is None:
+            registration = Registration(
+                programme=event.programme, event=event, user=user, registered_at=now
+            )
+        registration.status = Registration.Status.ATTENDED
+        registration.attended_at = now
+        registration.check_in = Registration.CheckIn.QR
+        registration.checked_in_by = None
+        registration.save()
+        audit_log(
+            programme=event.programme,
+            actor=user,
+            action="event.attended",
+            target=event,
+            changes={"person": str(user.uuid), "via": "qr", "walk_in": walk_in},
+        )
+        _attendance_evidence(registration, attended=True)
+    return CheckInResult(registration=registration, already=False, walk_in=walk_in)
+
+
+def checkin_codes_replace(*, event: Event, actor) -> Event:
+    """Void every code shown so far (a photo of the screen went round)."""
+    with transaction.atomic():
+        event = Event.objects.select_for_update().get(pk=event.pk)
+        event.checkin_key = secrets.token_hex(16)
+        event.save(update_fields=["checkin_key", "updated_at"])
+        audit_log(
+            programme=event.programme,
+            actor=actor,
+            action="event.checkin_codes_replaced",
+            target=event,
+        )
+    return event
+
+
+def register_rows(event: Event):
+    """The register: everyone who registered, waited, came or cancelled, in that order."""
+    order = {
+        Registration.Status.ATTENDED: 0,
+        Registration.Status.REGISTERED: 1,
+        Registration.Status.NO_SHOW: 2,
+        Registration.Status.WAITLISTED: 3,
+        Registration.Status.CANCELLED: 4,
+    }
+    rows = list(
+        event.registrations.select_related("user", "checked_in_by").order_by(
+            "waitlisted_at", "registered_at", "pk"
+        )
+    )
+    fellows = {
+        f.user_id: f
+        for f in Fellow.objects.filter(
+            programme=event.programme, user__in=[r.user_id for r in rows]
+        ).select_related("cohort")
+    }
+    roles: dict[int, set[str]] = {}
+    for user_id, role in Membership.objects.filter(
+        programme=event.programme, user__in=[r.user_id for r in rows]
+    ).values_list("user_id", "role"):
+        roles.setdefault(user_id, set()).add(role)
+    for r in rows:
+        r.fellow = fellows.get(r.user_id)
+        r.role_label = ", ".join(Role(role).label for role in sorted(roles.get(r.user_id, set())))
+    rows.sort(key=lambda r: order[r.status])
+    return rows
 
 
 # --- calendars and reminders ---------------------------------------------------------------------

@@ -1,13 +1,40 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-from . import views  # noqa: F401
+from . import views
 
 app_name = "events"
 
 # Mounted under /p/<programme_slug>/ ; ProgrammeMiddleware has checked membership already.
 
 # Events, registration, the register, attendance and check-in.
-event_patterns = []
+event_patterns = [
+    path("events/", views.event_list_view, name="list"),
+    path("events/new/", views.event_edit_view, name="create"),
+    path("events/<uuid:event_uuid>/", views.event_detail_view, name="event"),
+    path("events/<uuid:event_uuid>/edit/", views.event_edit_view, name="edit"),
+    path("events/<uuid:event_uuid>/publish/", views.event_publish_view, name="publish"),
+    path("events/<uuid:event_uuid>/cancel/", views.event_cancel_view, name="cancel_event"),
+    path("events/<uuid:event_uuid>/register/", views.register_view, name="register"),
+    path("events/<uuid:event_uuid>/unregister/", views.unregister_view, name="unregister"),
+    path("events/<uuid:event_uuid>/register-list/", views.register_list_view, name="register_list"),
+    path(
+        "events/<uuid:event_uuid>/register-list/<str:fmt>/",
+        views.register_export_view,
+        name="register_export",
+    ),
+    path(
+        "events/registrations/<uuid:registration_uuid>/attendance/",
+        views.attendance_view,
+        name="attendance",
+    ),
+    path(
+        "events/registrations/<uuid:registration_uuid>/evidence/",
+        views.attendance_evidence_view,
+        name="attendance_evidence",
+    ),
+    path("events/<uuid:event_uuid>/check-in-code/", views.checkin_code_view, name="checkin_code"),
+    path("events/<uuid:event_uuid>/check-in/<str:code>/", views.checkin_view, name="checkin"),
+]
 
 # Calendars: each event's .ics and the page that manages a person's calendar feed.
 calendar_patterns = []

@@ -1,7 +1,549 @@
 """Pages of the events app: events and their registers, check-in, calendars, the resource
 library and opportunities."""
 
+from datetime import timedelta
+from urllib.parse import urlencode
+
+import segno
+import tablib
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django.views.decorators.http import require_http_methods, require_POST
+
+from cohort.models import Role
+from cohort.selectors import fellow_for_user
+from cohort.services import audit_log
+from cohort.views import ensure_errors_shown, role_required
+from pdp.models import Objective
+
+from .forms import (
+    EventCancelForm,
+    EventFilterForm,
+    EventForm,
+    EvidenceObjectiveForm,
+    RegisterFilterForm,
+)
+from .models import Event, Registration
+from .selectors import event_counts, visible_events
+from .services import (
+    CHECKIN_CODE_MINUTES,
+    CHECKIN_OPENS_BEFORE,
+    StaleEvent,
+    attendance_evidence_attach,
+    attendance_mark,
+    checkin_code,
+    checkin_code_problem,
+    checkin_codes_replace,
+    checkin_window_problem,
+    checkin_with_code,
+    event_cancel,
+    event_publish,
+    event_save,
+    places_taken,
+    register_rows,
+    registration_cancel,
+    registration_create,
+    waitlist_position,
+    when_text,
+)
+
 # --- events and registration ---------------------------------------------------------------------
+
+PAGE_SIZE = 20
+
+
+def _event_or_404(request, event_uuid) -> Event:
+    """An event this member may see; any other is a 404, as if it did not exist."""
+    return get_object_or_404(
+        visible_events(
+            programme=request.programme, user=request.user, roles=request.roles
+        ).select_related("organiser", "cohort", "programme"),
+        uuid=event_uuid,
+    )
+
+
+def event_list_view(request, programme_slug):
+    """Upcoming events by default; filters for past ones, kind, region and online."""
+    programme = request.programme
+    is_staff = Role.STAFF in request.roles
+    form = EventFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    events = visible_events(programme=programme, user=request.user, roles=request.roles)
+    now = timezone.now()
+    when = filters.get("when", "")
+    if when == "past":
+        events = events.filter(ends_at__lte=now).order_by("-starts_at", "-pk")
+    elif when == "all":
+        events = events.order_by("-starts_at", "-pk")
+    else:
+        events = events.filter(ends_at__gt=now).order_by("starts_at", "pk")
+    if filters.get("kind"):
+        events = events.filter(kind=filters["kind"])
+    if filters.get("region"):
+        events = events.filter(region=filters["region"])
+    if filters.get("format") == "online":
+        events = events.filter(is_online=True)
+    elif filters.get("format") == "in_person":
+        events = events.filter(is_online=False)
+    if filters.get("mine"):
+        events = events.filter(
+            registrations__user=request.user,
+            registrations__status__in=[*Registration.HOLDS_PLACE, Registration.Status.WAITLISTED],
+        )
+    events = event_counts(events.select_related("organiser", "programme"))
+    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    mine = {
+        r.event_id: r
+        for r in Registration.objects.filter(
+            programme=programme, user=request.user, event__in=[e.pk for e in page]
+        )
+    }
+    for event in page:
+        event.my_registration = mine.get(event.pk)
+        event.places_left = (
+            None if event.capacity is None else max(event.capacity - event.places_taken, 0)
+        )
+    querystring = urlencode({k: v for k, v in request.GET.items() if k != "page" and v})
+    return TemplateResponse(
+        request,
+        "events/event_list.html",
+        {
+            "form": form,
+            "page": page,
+            "events": page.object_list,
+            "querystring": querystring,
+            "is_staff": is_staff,
+            "showing_past": when == "past",
+        },
+    )
+
+
+def event_detail_view(request, programme_slug, event_uuid):
+    event = _event_or_404(request, event_uuid)
+    registration = Registration.objects.filter(event=event, user=request.user).first()
+    taken = places_taken(event)
+    waiting = event.registrations.filter(status=Registration.Status.WAITLISTED).count()
+    is_staff = Role.STAFF in request.roles
+    context = {
+        "event": event,
+        "when": when_text(event),
+        "registration": registration,
+        "position": waitlist_position(registration) if registration else 0,
+        "taken": taken,
+        "waiting": waiting,
+        "places_left": None if event.capacity is None else max(event.capacity - taken, 0),
+        "is_staff": is_staff,
+        "domains": list(event.domains.all()),
+        "can_register": event.status == Event.Status.PUBLISHED
+        and not event.has_started
+        and (registration is None or registration.status not in Registration.EXPECTED),
+        "show_joining_link": event.is_online
+        and (is_staff or (registration is not None and registration.holds_place)),
+    }
+    if registration and registration.status == Registration.Status.ATTENDED:
+        fellow = fellow_for_user(programme=request.programme, user=request.user)
+        if fellow is not None:
+            context["evidence_form"] = EvidenceObjectiveForm(objectives=_own_objectives(fellow))
+    return TemplateResponse(request, "events/event_detail.html", context)
+
+
+def _own_objectives(fellow):
+    return Objective.objects.filter(programme=fellow.programme, pdp__fellow=fellow).exclude(
+        status=Objective.Status.DROPPED
+    )
+
+
+@role_required(Role.STAFF)
+@require_http_methods(["GET", "POST"])
+def event_edit_view(request, programme_slug, event_uuid=None):
+    """Staff write an event; save as a draft, or publish it."""
+    programme = request.programme
+    event = None
+    if event_uuid is not None:
+        event = get_object_or_404(Event, programme=programme, uuid=event_uuid)
+        if event.is_cancelled:
+            messages.error(request, "A cancelled event cannot be changed.")
+            return redirect(event.get_absolute_url())
+    status = 200
+    conflict = None
+    if request.method == "POST":
+        form = EventForm(request.POST, programme=programme)
+        if form.is_valid():
+            publish = "publish" in request.POST
+            try:
+                saved = event_save(
+                    programme=programme,
+                    actor=request.user,
+                    data=form.event_data(),
+                    event=event,
+                    version=form.cleaned_data.get("version"),
+                    publish=publish,
+                )
+            except StaleEvent as stale:
+                conflict = stale.event
+                status = 409
+                # Keep what this person typed, now against the version stored, so saving
+                # again (after checking the other version shown) goes through.
+                data = request.POST.copy()
+                data["version"] = conflict.version
+                form = EventForm(data, programme=programme)
+                form.is_valid()
+                form.add_error(
+                    None,
+                    "Someone else changed this event since you opened it. Their version is "
+                    "shown below and your changes are still in the form: check both, then "
+                    "save again.",
+                )
+            except ValidationError as error:
+                ensure_errors_shown(form, error)
+                status = 400
+            else:
+                if event is None:
+                    messages.success(
+                        request,
+                        f"“{saved.title}” is published."
+                        if saved.status == Event.Status.PUBLISHED
+                        else f"“{saved.title}” is saved as a draft: only staff can see it.",
+                    )
+                else:
+                    messages.success(request, f"Your changes to “{saved.title}” are saved.")
+                return redirect(saved.get_absolute_url())
+        else:
+            status = 400
+    else:
+        initial = EventForm.initial_for(event) if event else {}
+        form = EventForm(initial=initial, programme=programme)
+    return TemplateResponse(
+        request,
+        "events/event_form.html",
+        {"form": form, "event": event, "conflict": conflict},
+        status=status,
+    )
+
+
+@role_required(Role.STAFF)
+@require_POST
+def event_publish_view(request, programme_slug, event_uuid):
+    event = get_object_or_404(Event, programme=request.programme, uuid=event_uuid)
+    try:
+        event_publish(event=event, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"“{event.title}” is published.")
+    return redirect(event.get_absolute_url())
+
+
+@role_required(Role.STAFF)
+@require_http_methods(["GET", "POST"])
+def event_cancel_view(request, programme_slug, event_uuid):
+    event = get_object_or_404(Event, programme=request.programme, uuid=event_uuid)
+    status = 200
+    if request.method == "POST":
+        form = EventCancelForm(request.POST)
+        if form.is_valid():
+            try:
+                event_cancel(event=event, actor=request.user, reason=form.cleaned_data["reason"])
+            except ValidationError as error:
+                ensure_errors_shown(form, error)
+                status = 400
+            else:
+                messages.success(
+                    request, f"“{event.title}” is cancelled. Everyone registered has been told."
+                )
+                return redirect(event.get_absolute_url())
+        else:
+            status = 400
+    else:
+        form = EventCancelForm()
+    expected = event.registrations.filter(status__in=Registration.EXPECTED).count()
+    return TemplateResponse(
+        request,
+        "events/event_cancel.html",
+        {"event": event, "form": form, "expected": expected, "when": when_text(event)},
+        status=status,
+    )
+
+
+@require_POST
+def register_view(request, programme_slug, event_uuid):
+    event = _event_or_404(request, event_uuid)
+    try:
+        result = registration_create(event=event, user=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        if result.waitlisted:
+            messages.warning(
+                request,
+                f"“{event.title}” is full, so you are on the waiting list, at number "
+                f"{result.position}. If a place comes up it is yours, and we will tell you.",
+            )
+        else:
+            messages.success(request, f"You are registered for “{event.title}”.")
+    return redirect(event.get_absolute_url())
+
+
+@require_POST
+def unregister_view(request, programme_slug, event_uuid):
+    event = _event_or_404(request, event_uuid)
+    registration = Registration.objects.filter(event=event, user=request.user).first()
+    if registration is None:
+        messages.error(request, "You are not registered for this event.")
+        return redirect(event.get_absolute_url())
+    was_waiting = registration.status == Registration.Status.WAITLISTED
+    try:
+        registration_cancel(registration=registration, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            f"You have left the waiting list for “{event.title}”."
+            if was_waiting
+            else f"Your place at “{event.title}” is cancelled.",
+        )
+    return redirect(event.get_absolute_url())
+
+
+@role_required(Role.STAFF)
+def register_list_view(request, programme_slug, event_uuid):
+    """The register: who registered, waits, came or cancelled, with attendance buttons."""
+    event = get_object_or_404(Event, programme=request.programme, uuid=event_uuid)
+    form = RegisterFilterForm(request.GET or None)
+    chosen = form.cleaned_data.get("status") if form.is_valid() else ""
+    rows = register_rows(event)
+    counts = {status: 0 for status in Registration.Status.values}
+    for row in rows:
+        counts[row.status] += 1
+    if chosen:
+        rows = [r for r in rows if r.status == chosen]
+    return TemplateResponse(
+        request,
+        "events/register_list.html",
+        {
+            "event": event,
+            "when": when_text(event),
+            "rows": rows,
+            "counts": counts,
+            "form": form,
+            "can_mark": not event.is_cancelled
+            and event.starts_at - CHECKIN_OPENS_BEFORE <= timezone.now(),
+        },
+    )
+
+
+EXPORT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def _cell(text) -> str:
+    # A cell starting like a formula is run by spreadsheets: keep it text (CSV injection).
+    text = "" if text is None else str(text)
+    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
+
+
+@role_required(Role.STAFF)
+def register_export_view(request, programme_slug, event_uuid, fmt):
+    event = get_object_or_404(Event, programme=request.programme, uuid=event_uuid)
+    if fmt not in EXPORT_TYPES:
+        raise Http404("No such format.")
+    dataset = tablib.Dataset(
+        headers=[
+            "Name",
+            "Email",
+            "Role",
+            "Profession",
+            "Cohort",
+            "Status",
+            "Registered",
+            "Attended",
+            "Checked in",
+        ]
+    )
+    for row in register_rows(event):
+        dataset.append(
+            [
+                _cell(row.user.display_name),
+                _cell(row.user.email),
+                row.role_label,
+                row.fellow.get_profession_display() if row.fellow else "",
+                _cell(row.fellow.cohort.name) if row.fellow else "",
+                row.get_status_display(),
+                timezone.localtime(row.registered_at).strftime("%Y-%m-%d %H:%M"),
+                timezone.localtime(row.attended_at).strftime("%Y-%m-%d %H:%M")
+                if row.attended_at
+                else "",
+                row.get_check_in_display(),
+            ]
+        )
+    audit_log(
+        programme=request.programme,
+        actor=request.user,
+        action="event.register_exported",
+        target=event,
+        changes={"rows": dataset.height, "format": fmt},
+    )
+    content = dataset.export(fmt)
+    if isinstance(content, str):
+        content = content.encode("utf-8-sig")
+    response = HttpResponse(content, content_type=EXPORT_TYPES[fmt])
+    name = slugify(event.title)[:60] or "event"
+    stamp = event.local_starts_at.strftime("%Y-%m-%d")
+    response["Content-Disposition"] = f'attachment; filename="register-{stamp}-{name}.{fmt}"'
+    return response
+
+
+@role_required(Role.STAFF)
+@require_POST
+def attendance_view(request, programme_slug, registration_uuid):
+    registration = get_object_or_404(
+        Registration.objects.select_related("event", "user"),
+        programme=request.programme,
+        uuid=registration_uuid,
+    )
+    attended = request.POST.get("attended") == "yes"
+    try:
+        attendance_mark(registration=registration, actor=request.user, attended=attended)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            f"{registration.user.display_name} "
+            + ("attended." if attended else "is marked as not attending."),
+        )
+    url = reverse(
+        "events:register_list",
+        kwargs={"programme_slug": programme_slug, "event_uuid": registration.event.uuid},
+    )
+    # Back to the list the person was working through (say, only those registered).
+    shown = request.POST.get("return_status", "")
+    return redirect(url + (f"?status={shown}" if shown in Registration.Status.values else ""))
+
+
+@require_POST
+def attendance_evidence_view(request, programme_slug, registration_uuid):
+    """The fellow adds an event they attended to one of their objectives as evidence."""
+    registration = get_object_or_404(
+        Registration.objects.select_related("event"),
+        programme=request.programme,
+        uuid=registration_uuid,
+        user=request.user,
+    )
+    fellow = fellow_for_user(programme=request.programme, user=request.user)
+    if fellow is None:
+        raise Http404("Only fellows have a plan.")
+    form = EvidenceObjectiveForm(request.POST, objectives=_own_objectives(fellow))
+    if form.is_valid():
+        try:
+            attendance_evidence_attach(
+                registration=registration,
+                actor=request.user,
+                objective=form.cleaned_data["objective"],
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request,
+                f"“{registration.event.title}” is now evidence for "
+                f"“{form.cleaned_data['objective'].title}” in your plan.",
+            )
+    else:
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    return redirect(registration.event.get_absolute_url())
+
+
+@role_required(Role.STAFF)
+@require_http_methods(["GET", "POST"])
+def checkin_code_view(request, programme_slug, event_uuid):
+    """The QR code staff show at the venue. It changes every few minutes (the page renews
+    itself with JavaScript, or with the button without it)."""
+    event = get_object_or_404(Event, programme=request.programme, uuid=event_uuid)
+    if request.method == "POST":
+        event = checkin_codes_replace(event=event, actor=request.user)
+        messages.success(request, "Every code shown before no longer works. Show this one.")
+        return redirect(request.path)
+    problem = checkin_window_problem(event)
+    code = checkin_code(event)
+    url = request.build_absolute_uri(
+        reverse(
+            "events:checkin",
+            kwargs={"programme_slug": programme_slug, "event_uuid": event.uuid, "code": code},
+        )
+    )
+    qr = segno.make(url, error="m")
+    svg = qr.svg_inline(scale=6, title=f"Check-in code for {event.title}", omitsize=True)
+    return TemplateResponse(
+        request,
+        "events/checkin_code.html",
+        {
+            "event": event,
+            "when": when_text(event),
+            "qr_svg": svg,
+            "checkin_url": url,
+            "problem": problem,
+            "minutes": CHECKIN_CODE_MINUTES,
+            "refresh_seconds": 240,
+            "valid_until": timezone.localtime(
+                timezone.now() + timedelta(minutes=CHECKIN_CODE_MINUTES), event.zone
+            ),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def checkin_view(request, programme_slug, event_uuid, code):
+    """Where the QR code at the venue leads: confirm, and you are checked in."""
+    event = get_object_or_404(Event, programme=request.programme, uuid=event_uuid)
+    problem = checkin_code_problem(event=event, code=code) or checkin_window_problem(event)
+    registration = Registration.objects.filter(event=event, user=request.user).first()
+    if request.method == "POST" and not problem:
+        try:
+            result = checkin_with_code(event=event, user=request.user, code=code)
+        except ValidationError as error:
+            problem = " ".join(error.messages)
+        else:
+            if result.already:
+                messages.info(request, f"You were already checked in to “{event.title}”.")
+            elif result.walk_in:
+                messages.success(
+                    request,
+                    f"You are checked in to “{event.title}”. You had not registered, so we "
+                    "have added you to the register.",
+                )
+            else:
+                messages.success(request, f"You are checked in to “{event.title}”. Welcome.")
+            return redirect(event.get_absolute_url())
+    visible = (
+        visible_events(programme=request.programme, user=request.user, roles=request.roles)
+        .filter(pk=event.pk)
+        .exists()
+    )
+    if not visible and Role.STAFF not in request.roles:
+        raise Http404("No such event.")
+    return TemplateResponse(
+        request,
+        "events/checkin.html",
+        {
+            "event": event,
+            "when": when_text(event),
+            "problem": problem,
+            "registration": registration,
+            "code": code,
+        },
+        status=400 if problem else 200,
+    )
 
 
 # --- calendars -----------------------------------------------------------------------------------

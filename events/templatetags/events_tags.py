@@ -2,10 +2,65 @@
 (dependencies point one way: cohort ← … ← events)."""
 
 from django import template
+from django.utils import timezone
+
+from ..models import Event, Registration
+from ..selectors import event_counts, visible_events
 
 register = template.Library()
 
 # --- events and registration ---------------------------------------------------------------------
+
+HOME_EVENTS = 4
+
+
+@register.inclusion_tag("events/includes/home_events.html", takes_context=True)
+def home_events(context):
+    """A member's next events (registered or waiting), and what else is coming up for them."""
+    request = context["request"]
+    programme = getattr(request, "programme", None)
+    if programme is None or not request.user.is_authenticated:
+        return {"mine": [], "open": []}
+    now = timezone.now()
+    upcoming = (
+        visible_events(programme=programme, user=request.user, roles=request.roles)
+        .filter(status=Event.Status.PUBLISHED, ends_at__gt=now)
+        .select_related("programme")
+    )
+    mine = list(
+        Registration.objects.filter(
+            programme=programme,
+            user=request.user,
+            status__in=Registration.EXPECTED,
+            event__ends_at__gt=now,
+        )
+        .exclude(event__status=Event.Status.DRAFT)
+        .select_related("event__programme")
+        .order_by("event__starts_at")[:HOME_EVENTS]
+    )
+    others = list(
+        upcoming.exclude(pk__in=[r.event_id for r in mine]).order_by("starts_at")[
+            : max(HOME_EVENTS - len(mine), 2)
+        ]
+    )
+    return {"mine": mine, "open": others, "programme": programme}
+
+
+@register.inclusion_tag("events/includes/staff_events.html", takes_context=True)
+def staff_upcoming_events(context):
+    """The staff home: the next events with registrations, waiting lists and attendance, and
+    the last ones held with how many came."""
+    request = context["request"]
+    programme = request.programme
+    now = timezone.now()
+    events = event_counts(
+        Event.objects.filter(programme=programme)
+        .exclude(status=Event.Status.CANCELLED)
+        .select_related("programme")
+    )
+    upcoming = list(events.filter(ends_at__gt=now).order_by("starts_at")[:6])
+    recent = list(events.filter(ends_at__lte=now).order_by("-starts_at")[:3])
+    return {"upcoming": upcoming, "recent": recent, "programme": programme}
 
 
 # --- calendars -----------------------------------------------------------------------------------
