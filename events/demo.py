@@ -3,7 +3,480 @@ resource library and the opportunities partners signposted. Idempotent, like all
 
 from __future__ import annotations
 
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+from django.utils.text import slugify
+from django_scopes import scope
+
+from cohort.demo import FELLOW_EMAIL, MENTOR_EMAIL, STAFF_EMAIL, register_seeder
+from cohort.models import Fellow, Membership, Organisation, Role
+from pdp.models import CompetencyDomain
+
+from . import services
+from .models import Event, Registration
+
 # --- events, registrations and attendance --------------------------------------------------------
+
+UK = ZoneInfo("Europe/London")
+
+
+@dataclass(frozen=True)
+class DemoEvent:
+    title: str
+    kind: str
+    when: date
+    starts: time
+    hours: float
+    where: tuple[str, str, str] | None  # (venue, address, region); None for online
+    domains: tuple[str, ...] = ()
+    organiser: str = ""
+    capacity: int | None = None
+    audience: str = Event.Audience.PROGRAMME
+    description: str = ""
+    zone: str = "Europe/London"
+
+
+PIT_STOPS = [
+    ("Wellcome Collection", "183 Euston Road, London NW1 2BE", "london"),
+    ("Manchester Science Park", "Pencroft Way, Manchester M15 6JJ", "north_west"),
+    ("The Studio, Birmingham", "7 Cannon Street, Birmingham B2 5EP", "midlands"),
+    ("Leeds Beckett University", "City Campus, Leeds LS1 3HE", "ne_yorks"),
+    ("Bristol and Bath Science Park", "Dirac Crescent, Bristol BS16 7FR", "south_west"),
+]
+
+# The first cohort's year, as the programme ran it: quarterly Pit Stops, monthly webinars and
+# regional networking evenings. Every one took place, with attendance recorded.
+FIRST_YEAR = [
+    DemoEvent(
+        "Pit Stop 1: welcome and induction",
+        Event.Kind.PIT_STOP,
+        date(2016, 9, 23),
+        time(10, 0),
+        6.5,
+        PIT_STOPS[0],
+        ("Business planning", "Leadership"),
+        description="The first cohort meets: the year ahead, your mentor, and a first go at "
+        "pitching your idea in two minutes.",
+    ),
+    DemoEvent(
+        "Webinar: from idea to business model",
+        Event.Kind.WEBINAR,
+        date(2016, 10, 12),
+        time(19, 0),
+        1,
+        None,
+        ("Business planning",),
+    ),
+    DemoEvent(
+        "North West networking evening",
+        Event.Kind.NETWORKING,
+        date(2016, 10, 27),
+        time(18, 0),
+        2.5,
+        PIT_STOPS[1],
+        ("Networking and partnership",),
+        audience=Event.Audience.FELLOWS_AND_MENTORS,
+    ),
+    DemoEvent(
+        "Webinar: medical device regulation for clinicians",
+        Event.Kind.WEBINAR,
+        date(2016, 11, 16),
+        time(19, 0),
+        1,
+        None,
+        ("Regulation and governance",),
+        organiser="Medtronic",
+    ),
+    DemoEvent(
+        "Pit Stop 2: finance and investment",
+        Event.Kind.PIT_STOP,
+        date(2016, 12, 2),
+        time(10, 0),
+        6.5,
+        PIT_STOPS[1],
+        ("Finance and investment",),
+        capacity=60,
+        description="Angels, grants and venture capital: how each works, with an investor "
+        "panel and one-to-one clinics on your financial model.",
+    ),
+    DemoEvent(
+        "Webinar: intellectual property and your employer",
+        Event.Kind.WEBINAR,
+        date(2017, 1, 18),
+        time(19, 0),
+        1,
+        None,
+        ("Business planning",),
+    ),
+    DemoEvent(
+        "Midlands networking evening",
+        Event.Kind.NETWORKING,
+        date(2017, 2, 9),
+        time(18, 0),
+        2.5,
+        PIT_STOPS[2],
+        ("Networking and partnership",),
+        audience=Event.Audience.FELLOWS_AND_MENTORS,
+    ),
+    DemoEvent(
+        "Pit Stop 3: evidence and evaluation",
+        Event.Kind.PIT_STOP,
+        date(2017, 3, 10),
+        time(10, 0),
+        6.5,
+        PIT_STOPS[2],
+        ("Evidence and evaluation",),
+        capacity=60,
+    ),
+    DemoEvent(
+        "Webinar: how the NHS buys",
+        Event.Kind.WEBINAR,
+        date(2017, 4, 19),
+        time(19, 0),
+        1,
+        None,
+        ("Commercial and procurement",),
+        organiser="Optum",
+    ),
+    DemoEvent(
+        "Course: leading while you train",
+        Event.Kind.COURSE,
+        date(2017, 5, 11),
+        time(9, 30),
+        7,
+        PIT_STOPS[3],
+        ("Leadership",),
+        capacity=30,
+        audience=Event.Audience.FELLOWS,
+    ),
+    DemoEvent(
+        "Pit Stop 4: pitching to partners",
+        Event.Kind.PIT_STOP,
+        date(2017, 6, 16),
+        time(10, 0),
+        6.5,
+        PIT_STOPS[0],
+        ("Finance and investment", "Networking and partnership"),
+        capacity=80,
+    ),
+    DemoEvent(
+        "Clinical Entrepreneur conference 2017",
+        Event.Kind.CONFERENCE,
+        date(2017, 7, 6),
+        time(9, 0),
+        8,
+        ("ExCeL London", "Royal Victoria Dock, London E16 1XL", "london"),
+        ("Networking and partnership", "Leadership"),
+        audience=Event.Audience.PROGRAMME,
+    ),
+]
+
+
+def _working_day(day: date) -> date:
+    """The day itself, or the next weekday that is not a bank holiday around Christmas."""
+    while day.weekday() >= 5 or (day.month, day.day) in {(12, 25), (12, 26), (1, 1)}:
+        day += timedelta(days=1)
+    return day
+
+
+def upcoming_events(today: date) -> list[DemoEvent]:
+    """What is coming up whenever the demo is loaded: one under way today (to try the QR
+    check-in), one full with a waiting list, and the rest of the season."""
+    return [
+        DemoEvent(
+            "Pit Stop: pitch clinic",
+            Event.Kind.PIT_STOP,
+            today,
+            time(0, 0),  # replaced below: it began an hour ago
+            0,
+            PIT_STOPS[0],
+            ("Finance and investment",),
+            capacity=40,
+            description="Five-minute pitches to a panel of partners and alumni, with written "
+            "feedback. Scan the QR code on the screen to check in.",
+        ),
+        DemoEvent(
+            "Webinar: software as a medical device and the MHRA",
+            Event.Kind.WEBINAR,
+            _working_day(today + timedelta(days=6)),
+            time(19, 0),
+            1,
+            None,
+            ("Regulation and governance", "Digital and technology"),
+            capacity=150,
+        ),
+        DemoEvent(
+            "Pit Stop: investor readiness",
+            Event.Kind.PIT_STOP,
+            _working_day(today + timedelta(days=13)),
+            time(10, 0),
+            6,
+            ("Manchester Science Park", "Pencroft Way, Manchester M15 6JJ", "north_west"),
+            ("Finance and investment",),
+            capacity=12,
+            description="A small-group day with investors from the programme's partners: your "
+            "deck, your numbers and your ask. Twelve places.",
+        ),
+        DemoEvent(
+            "Building evidence for digital health (hosted from California)",
+            Event.Kind.WEBINAR,
+            _working_day(today + timedelta(days=17)),
+            time(9, 0),
+            1.5,
+            None,
+            ("Evidence and evaluation", "Digital and technology"),
+            organiser="Verily",
+            zone="America/Los_Angeles",
+        ),
+        DemoEvent(
+            "South West networking evening",
+            Event.Kind.NETWORKING,
+            _working_day(today + timedelta(days=24)),
+            time(18, 0),
+            2.5,
+            PIT_STOPS[4],
+            ("Networking and partnership",),
+            audience=Event.Audience.FELLOWS_AND_MENTORS,
+            capacity=50,
+        ),
+        DemoEvent(
+            "Course: health economics for innovators",
+            Event.Kind.COURSE,
+            _working_day(today + timedelta(days=38)),
+            time(9, 30),
+            31,  # two days: 09:30 on the first to 16:30 on the second
+            ("The Studio, Birmingham", "7 Cannon Street, Birmingham B2 5EP", "midlands"),
+            ("Evidence and evaluation", "Commercial and procurement"),
+            organiser="MSD",
+            capacity=30,
+            audience=Event.Audience.FELLOWS,
+        ),
+    ]
+
+
+def _save(cep, staff, spec: DemoEvent, domains, organisations, *, starts_at=None) -> Event:
+    zone = ZoneInfo(spec.zone)
+    starts_at = starts_at or datetime.combine(spec.when, spec.starts, tzinfo=zone)
+    ends_at = starts_at + timedelta(hours=spec.hours or 3)
+    online = spec.where is None
+    data = {
+        "kind": spec.kind,
+        "title": spec.title,
+        "description": spec.description
+        or f"{Event.Kind(spec.kind).label} of the NHS Clinical Entrepreneur Programme.",
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "time_zone": spec.zone,
+        "is_online": online,
+        "online_url": f"https://meet.example.org/cep/{slugify(spec.title)[:40]}" if online else "",
+        "venue_name": "" if online else spec.where[0],
+        "venue_address": "" if online else spec.where[1],
+        "region": "" if online else spec.where[2],
+        "capacity": spec.capacity,
+        "audience": spec.audience,
+        "organiser": organisations.get(spec.organiser),
+        "domains": [domains[name] for name in spec.domains if name in domains],
+    }
+    event = Event.objects.filter(programme=cep, title=spec.title).first()
+    if event is None:
+        event = services.event_save(programme=cep, actor=staff, data=data, publish=True)
+    elif event.starts_at != starts_at and event.starts_at > timezone.now():
+        # Loaded again on a later day: keep what is "coming up" ahead of today.
+        Event.objects.filter(pk=event.pk).update(starts_at=starts_at, ends_at=ends_at)
+        event.refresh_from_db()
+    return event
+
+
+def _register_many(event: Event, users, *, attended_share: float, rng) -> None:
+    """Registrations of people other than the demo logins, written in bulk (their individual
+    steps add nothing to see), with attendance as the register recorded it."""
+    have = set(Registration.objects.filter(event=event).values_list("user_id", flat=True))
+    rows = []
+    for n, user in enumerate(users):
+        if user.pk in have:
+            continue
+        if event.capacity is not None and n >= event.capacity:
+            status = Registration.Status.WAITLISTED
+        elif event.is_past:
+            status = (
+                Registration.Status.ATTENDED
+                if rng.random() < attended_share
+                else Registration.Status.NO_SHOW
+            )
+        else:
+            status = Registration.Status.REGISTERED
+        registered_at = event.starts_at - timedelta(days=20 - n % 15, hours=n % 7)
+        rows.append(
+            Registration(
+                programme=event.programme,
+                event=event,
+                user=user,
+                status=status,
+                registered_at=registered_at,
+                waitlisted_at=registered_at if status == Registration.Status.WAITLISTED else None,
+                attended_at=event.starts_at + timedelta(minutes=n % 25)
+                if status == Registration.Status.ATTENDED
+                else None,
+                check_in=(Registration.CheckIn.QR if n % 3 else Registration.CheckIn.STAFF)
+                if status == Registration.Status.ATTENDED
+                else "",
+            )
+        )
+    Registration.objects.bulk_create(rows)
+
+
+@register_seeder(order=55)
+def seed_events(seeder) -> None:
+    cep = seeder.programmes["cep"]
+    rng = random.Random(2017)
+    with scope(programme=cep):
+        staff = Membership.objects.get(programme=cep, user__email=STAFF_EMAIL).user
+        domains = {d.name: d for d in CompetencyDomain.objects.filter(programme=cep)}
+        organisations = {o.name: o for o in Organisation.objects.filter(programme=cep)}
+        fellows = list(
+            Fellow.objects.filter(programme=cep, cohort__name="Cohort 1 — 2016/17")
+            .select_related("user")
+            .order_by("pk")
+        )
+        demo_fellow = next(f for f in fellows if f.user.email == FELLOW_EMAIL)
+        others = [f.user for f in fellows if f.pk != demo_fellow.pk]
+        mentors = [
+            m.user
+            for m in Membership.objects.filter(programme=cep, role=Role.MENTOR)
+            .exclude(user__email=MENTOR_EMAIL)
+            .select_related("user")
+            .order_by("pk")
+        ]
+        mentor = Membership.objects.get(
+            programme=cep, role=Role.MENTOR, user__email=MENTOR_EMAIL
+        ).user
+
+        # The first cohort's year: the demo fellow came to most, checked in by QR or by staff.
+        for n, spec in enumerate(FIRST_YEAR):
+            event = _save(cep, staff, spec, domains, organisations)
+            if event.registrations.exists():
+                continue
+            if n != 5:  # she missed one webinar
+                registration = Registration.objects.create(
+                    programme=cep,
+                    event=event,
+                    user=demo_fellow.user,
+                    status=Registration.Status.REGISTERED,
+                    registered_at=event.starts_at - timedelta(days=21),
+                )
+                services.attendance_mark(
+                    registration=registration,
+                    actor=staff,
+                    attended=True,
+                    now=event.starts_at + timedelta(minutes=12),
+                )
+            people = rng.sample(others, k=min(len(others), 30 + rng.randrange(45)))
+            if event.audience == Event.Audience.FELLOWS_AND_MENTORS:
+                people += rng.sample(mentors, k=min(len(mentors), 12))
+            if event.capacity:
+                # A few more than the places: the waiting list of a popular day.
+                people = people[: event.capacity - 1 + rng.randrange(6)]
+            _register_many(event, people, attended_share=0.82, rng=rng)
+
+        # Coming up, whenever the demo is loaded.
+        today = timezone.localdate()
+        for spec in upcoming_events(today):
+            starts_at = None
+            if spec.title == "Pit Stop: pitch clinic":
+                starts_at = timezone.now().replace(second=0, microsecond=0) - timedelta(hours=1)
+                spec = DemoEvent(**{**spec.__dict__, "hours": 4})
+            event = _save(cep, staff, spec, domains, organisations, starts_at=starts_at)
+            if event.registrations.exists():
+                continue
+            _seed_upcoming(event, demo_fellow.user, mentor, others, mentors, rng)
+
+        # A draft only staff see, waiting to be published.
+        if not Event.objects.filter(programme=cep, title="Pit Stop: spring showcase").exists():
+            services.event_save(
+                programme=cep,
+                actor=staff,
+                data={
+                    "kind": Event.Kind.PIT_STOP,
+                    "title": "Pit Stop: spring showcase",
+                    "description": "Fellows show what they built this year to partners.",
+                    "starts_at": datetime.combine(
+                        today + timedelta(days=90), time(10, 0), tzinfo=UK
+                    ),
+                    "ends_at": datetime.combine(today + timedelta(days=90), time(16, 0), tzinfo=UK),
+                    "time_zone": "Europe/London",
+                    "is_online": False,
+                    "venue_name": "Wellcome Collection",
+                    "venue_address": "183 Euston Road, London NW1 2BE",
+                    "region": "london",
+                    "capacity": 120,
+                    "audience": Event.Audience.PROGRAMME,
+                },
+            )
+    _seed_accel_event(seeder)
+
+
+def _seed_upcoming(event, fellow_user, mentor_user, others, mentors, rng) -> None:
+    """Registrations for what is coming up, through the services (so the waiting list is a
+    real one): the investor-readiness Pit Stop fills up and the demo fellow waits for a place."""
+    title = event.title
+    if title == "Pit Stop: investor readiness":
+        for user in rng.sample(others[:-2], k=event.capacity):
+            services.registration_create(event=event, user=user)
+        for user in [others[-1], fellow_user, others[-2]]:
+            services.registration_create(event=event, user=user)
+        return
+    if title == "Pit Stop: pitch clinic":
+        # Under way: registered before it began, a few already checked in at the door.
+        people = rng.sample(others, k=22)
+        _register_many(event, [fellow_user, *people], attended_share=0, rng=rng)
+        for registration in event.registrations.exclude(user=fellow_user)[:9]:
+            services.checkin_with_code(
+                event=event, user=registration.user, code=services.checkin_code(event)
+            )
+        return
+    services.registration_create(event=event, user=fellow_user)
+    if event.audience == Event.Audience.FELLOWS_AND_MENTORS:
+        services.registration_create(event=event, user=mentor_user)
+        extra = rng.sample(mentors, k=5)
+    else:
+        extra = []
+    for user in rng.sample(others, k=min(len(others), 8 + rng.randrange(15))) + extra:
+        services.registration_create(event=event, user=user)
+
+
+def _seed_accel_event(seeder) -> None:
+    accel = seeder.programmes.get("accel")
+    if accel is None:
+        return
+    with scope(programme=accel):
+        if Event.objects.filter(programme=accel).exists():
+            return
+        staff = (
+            Membership.objects.filter(programme=accel, role=Role.STAFF)
+            .select_related("user")
+            .first()
+        )
+        day = timezone.localdate() + timedelta(days=9)
+        services.event_save(
+            programme=accel,
+            actor=staff.user if staff else None,
+            publish=True,
+            data={
+                "kind": Event.Kind.WEBINAR,
+                "title": "Accelerator demo day rehearsal",
+                "description": "Practise your demo-day pitch with the accelerator's mentors.",
+                "starts_at": datetime.combine(day, time(16, 0), tzinfo=UK),
+                "ends_at": datetime.combine(day, time(17, 30), tzinfo=UK),
+                "time_zone": "Europe/London",
+                "is_online": True,
+                "online_url": "https://meet.example.org/accel/demo-day",
+                "audience": Event.Audience.FELLOWS_AND_MENTORS,
+            },
+        )
 
 
 # --- calendars -----------------------------------------------------------------------------------

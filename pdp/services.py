@@ -242,8 +242,11 @@ def evidence_attach_event(
 ) -> list[Evidence]:
     """An event the fellow attended becomes evidence, by itself, for each of their live
     objectives in the event's competency domains (or for the one objective given, when the
-    fellow attaches it by hand). Idempotent: an objective holds one copy per source."""
-    pdp = pdp_for_fellow(fellow=fellow)
+    fellow attaches it by hand). Idempotent: an objective holds one copy per source. A fellow
+    with no plan yet has no objective to attach it to (the event page offers it later)."""
+    pdp = PDP.objects.filter(fellow=fellow).first()
+    if pdp is None:
+        return []
     objectives = pdp.objectives.exclude(status=Objective.Status.DROPPED)
     if objective is not None:
         objectives = objectives.filter(pk=objective.pk)
@@ -282,7 +285,9 @@ def evidence_attach_event(
 
 def evidence_detach_event(*, fellow, source_key: str) -> int:
     """Take back what evidence_attach_event added (an attendance marked by mistake)."""
-    pdp = pdp_for_fellow(fellow=fellow)
+    pdp = PDP.objects.filter(fellow=fellow).first()
+    if pdp is None:
+        return 0
     with transaction.atomic():
         rows = list(
             Evidence.objects.filter(objective__pdp=pdp, source_key=source_key).select_related(
