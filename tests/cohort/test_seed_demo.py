@@ -1,9 +1,13 @@
 """seed_demo: the CEP's first cohort as published, a second programme, and idempotence."""
 
+import io
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db import transaction
 from django.db.models import Q
+from django.test import override_settings
 from django_scopes import scopes_disabled
 
 from cohort.models import (
@@ -22,11 +26,34 @@ from cohort.models import (
     TrainingArrangement,
 )
 from cohort.selectors import recruitment_funnel
+from events.models import Event, Registration
 from mentoring.models import Connection, Meeting, Mentorship, Milestone, MilestoneReview, SignOff
 from notifications.models import Announcement, AnnouncementReceipt, Notification, OutboxMessage
 from pdp.models import PDP, CompetencyDomain, Objective, PDPChange
 
-pytestmark = pytest.mark.django_db
+# One demo for the whole module (seeding takes seconds), on one xdist worker.
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("seed-demo")]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def demo_output(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The demo, seeded once; what the command printed. The tests only read it, except the
+    idempotence test, which seeds again inside the same rolled-back transaction."""
+    output = io.StringIO()
+    with (
+        django_db_blocker.unblock(),
+        override_settings(
+            PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+            MEDIA_ROOT=tmp_path_factory.mktemp("media"),
+            PITWALL_DEMO_MEETING_YEARS=0,
+        ),
+        transaction.atomic(),
+    ):
+        call_command("seed_demo", stdout=output)
+        yield output.getvalue()
+        transaction.set_rollback(True)
+
+
 TENANT_MODELS = [
     Membership,
     Cohort,
@@ -52,6 +79,8 @@ TENANT_MODELS = [
     PDP,
     Objective,
     PDPChange,
+    Event,
+    Registration,
 ]
 
 
@@ -63,9 +92,8 @@ def _counts():
     return counts
 
 
-def test_seed_demo_builds_the_first_cep_cohort(capsys):
-    call_command("seed_demo")
-    output = capsys.readouterr().out
+def test_seed_demo_builds_the_first_cep_cohort(demo_output):
+    output = demo_output
     for email in ("staff@cep.example", "mentor@cep.example", "fellow@cep.example"):
         assert email in output
     assert "pitwall-demo" in output
@@ -106,7 +134,6 @@ def test_seed_demo_builds_the_first_cep_cohort(capsys):
 
 
 def test_seed_demo_reproduces_the_first_intake_and_matches_every_fellow():
-    call_command("seed_demo")
     with scopes_disabled():
         cep = Programme.objects.get(slug="cep")
         funnel = {row["cohort"].name: row for row in recruitment_funnel(programme=cep)}
@@ -150,7 +177,6 @@ def test_seed_demo_reproduces_the_first_intake_and_matches_every_fellow():
 
 
 def test_seed_demo_has_plans_at_every_stage_of_the_year():
-    call_command("seed_demo")
     with scopes_disabled():
         cep = Programme.objects.get(slug="cep")
         assert CompetencyDomain.objects.filter(programme=cep).count() == 8
@@ -164,7 +190,6 @@ def test_seed_demo_has_plans_at_every_stage_of_the_year():
 
 
 def test_seed_demo_shows_notifications_to_the_demo_users():
-    call_command("seed_demo")
     with scopes_disabled():
         assert Announcement.objects.filter(programme__slug="cep").count() == 3
         for email in ("fellow@cep.example", "mentor@cep.example", "staff@cep.example"):
@@ -177,11 +202,10 @@ def test_seed_demo_shows_notifications_to_the_demo_users():
 
 
 def test_seed_demo_twice_changes_nothing():
-    call_command("seed_demo")
     first = _counts()
     with scopes_disabled():
         fellow_rows = list(Fellow.objects.order_by("user__email").values())
-    call_command("seed_demo")
+    call_command("seed_demo", stdout=io.StringIO())
     assert _counts() == first
     with scopes_disabled():
         assert list(Fellow.objects.order_by("user__email").values()) == fellow_rows
@@ -196,7 +220,6 @@ def test_seed_demo_twice_changes_nothing():
     ],
 )
 def test_demo_logins_reach_their_home_page(client, email, template):
-    call_command("seed_demo")
     response = client.post(
         "/accounts/login/", {"login": email, "password": "pitwall-demo"}, follow=True
     )

@@ -18,7 +18,8 @@ from events.models import Event, Registration
 from events.services import checkin_code, waitlist_position
 from pdp.models import Evidence
 
-pytestmark = pytest.mark.django_db
+# One demo for the whole module, on one xdist worker.
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("events-demo")]
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -22,7 +22,8 @@ from mentoring.selectors import mentorship_rows
 from mentoring.services import cohort_windows, meeting_schedule, meeting_url, open_milestones
 from notifications.models import Notification, OutboxMessage
 
-pytestmark = pytest.mark.django_db
+# One full demo for the whole module (a minute to seed), on one xdist worker.
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("demo-meetings")]
 COHORT = "Cohort 1 — 2016/17"
 
 
