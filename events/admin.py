@@ -57,17 +57,24 @@ class RegistrationAdmin(ProgrammeScopedAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(CalendarFeed)
 class CalendarFeedAdmin(ProgrammeScopedAdmin):
-    """The token is the person's secret: never shown here; a feed can be turned off."""
+    """The token is the person's secret: never shown here. People make, renew and turn off
+    their own feed on their calendar page."""
 
     list_display = ["user", "created_at", "revoked_at", "last_read_at"]
-    readonly_fields = ["uuid", "user", "created_at", "last_read_at"]
+    readonly_fields = ["uuid", "user", "created_at", "revoked_at", "last_read_at"]
     exclude = ["token"]
     list_select_related = ["programme", "user"]
 
     def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
 

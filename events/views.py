@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cohort.models import Role
 from cohort.selectors import fellow_for_user
@@ -69,6 +69,7 @@ def _event_or_404(request, event_uuid) -> Event:
     )
 
 
+@require_GET
 def event_list_view(request, programme_slug):
     """Upcoming events by default; filters for past ones, kind, region and online."""
     programme = request.programme
@@ -125,6 +126,7 @@ def event_list_view(request, programme_slug):
     )
 
 
+@require_GET
 def event_detail_view(request, programme_slug, event_uuid):
     event = _event_or_404(request, event_uuid)
     registration = Registration.objects.filter(event=event, user=request.user).first()
@@ -314,6 +316,7 @@ def unregister_view(request, programme_slug, event_uuid):
 
 
 @role_required(Role.STAFF)
+@require_GET
 def register_list_view(request, programme_slug, event_uuid):
     """The register: who registered, waits, came or cancelled, with attendance buttons."""
     event = get_object_or_404(Event, programme=request.programme, uuid=event_uuid)
@@ -353,6 +356,7 @@ def _cell(text) -> str:
 
 
 @role_required(Role.STAFF)
+@require_GET
 def register_export_view(request, programme_slug, event_uuid, fmt):
     event = get_object_or_404(Event, programme=request.programme, uuid=event_uuid)
     if fmt not in EXPORT_TYPES:

@@ -16,6 +16,7 @@ from django_scopes import scope, scopes_disabled
 
 from cohort.models import PeopleImport, Programme, Review, Role
 from cohort.services import audit_log
+from events.models import CalendarFeed, EventDomain, EventResource
 from mentoring.models import Connection, MatchPair, MeetingReminder, MeetingWindow
 from notifications.models import AnnouncementReceipt, Preference
 from pdp.models import PDP, Action, CompetencyDomain, Evidence, Objective, PDPChange
@@ -25,6 +26,7 @@ from ..factories import (
     ApplicationFactory,
     ApplicationQuestionFactory,
     CohortFactory,
+    EventFactory,
     FellowFactory,
     InvitationFactory,
     MembershipFactory,
@@ -34,6 +36,8 @@ from ..factories import (
     OrganisationFactory,
     OutboxMessageFactory,
     RecruitmentCallFactory,
+    RegistrationFactory,
+    ResourceFactory,
     ReviewCriterionFactory,
     VentureFactory,
 )
@@ -206,6 +210,24 @@ SAMPLES: dict[str, Callable[[Programme, object], models.Model]] = {
             user=staff,
         )
     ),
+    # events: events and registrations
+    "events.Event": lambda programme, staff: EventFactory(programme=programme),
+    "events.Registration": lambda programme, staff: RegistrationFactory(
+        event=EventFactory(programme=programme), user=_member_user(programme, Role.FELLOW)
+    ),
+    "events.CalendarFeed": lambda programme, staff: CalendarFeed.objects.create(
+        programme=programme, user=staff
+    ),
+    "events.EventDomain": lambda programme, staff: EventDomain.objects.create(
+        programme=programme,
+        event=EventFactory(programme=programme),
+        domain=CompetencyDomain.objects.create(programme=programme, name="Event domain"),
+    ),
+    "events.EventResource": lambda programme, staff: EventResource.objects.create(
+        programme=programme,
+        event=EventFactory(programme=programme),
+        resource=ResourceFactory(programme=programme),
+    ),
 }
 
 # Model label -> (form field, new value): the edit the forged POST tries to make.
@@ -245,6 +267,12 @@ EDITS: dict[str, tuple[str, str]] = {
     "notifications.Preference": ("delivery", "in_app"),
     "notifications.Announcement": ("title", "Taken over"),
     "notifications.AnnouncementReceipt": ("read_at", "2026-01-01 00:00:00"),
+    # events: events and registrations
+    "events.Event": ("title", "Taken over"),
+    "events.Registration": ("status", "cancelled"),
+    "events.CalendarFeed": ("revoked_at", "2026-01-01 00:00:00"),
+    "events.EventDomain": ("event", ""),
+    "events.EventResource": ("event", ""),
 }
 
 REFUSED = {302, 403, 404}

@@ -27,6 +27,7 @@ from ..factories import (
     ApplicationFactory,
     ApplicationQuestionFactory,
     CohortFactory,
+    EventFactory,
     FellowFactory,
     InvitationFactory,
     MembershipFactory,
@@ -166,6 +167,46 @@ def _match_pair(programme: Programme):
     )
 
 
+def _sample_event(programme: Programme):
+    """The programme's event under way (it began ten minutes ago), open to everyone in it:
+    members open it and check in with its code, staff mark attendance; registering for it is
+    refused with a message, as it has started."""
+    from events.models import Event
+
+    with scopes_disabled():
+        event = Event.objects.filter(programme=programme, title="Isolation event").first()
+        if event is None:
+            starts = timezone.now() - timedelta(minutes=10)
+            event = EventFactory(
+                programme=programme,
+                title="Isolation event",
+                starts_at=starts,
+                ends_at=starts + timedelta(hours=3),
+            )
+    return event
+
+
+def _staff_registration(programme: Programme):
+    """The staff member's own place at the event (they are a fellow too, as for the plan below),
+    attended, so the evidence route acts for its owner."""
+    from events.models import Registration
+
+    _staff_plan(programme)
+    with scopes_disabled():
+        return Registration.objects.get_or_create(
+            programme=programme,
+            event=_sample_event(programme),
+            user=_staff_of(programme),
+            defaults={"status": "attended", "attended_at": timezone.now()},
+        )[0]
+
+
+def _checkin_code(programme: Programme) -> str:
+    from events.services import checkin_code
+
+    return checkin_code(_sample_event(programme))
+
+
 def _staff_year(programme: Programme) -> MeetingYear:
     """The year of the staff member's own mentorship (they are its fellow and its mentor, as for
     the plan above, so staff hold every relation to its records and reach every meeting route),
@@ -291,6 +332,13 @@ SAMPLES: dict[str, Sample] = {
     "sign_off_uuid": Sample(
         make=lambda programme: _staff_year(programme).sign_off.uuid, missing=uuid.uuid4
     ),
+    # events: events and registrations
+    "event_uuid": Sample(make=lambda programme: _sample_event(programme).uuid, missing=uuid.uuid4),
+    "registration_uuid": Sample(
+        make=lambda programme: _staff_registration(programme).uuid, missing=uuid.uuid4
+    ),
+    # The event's current check-in code (the event is a record already).
+    "code": Sample(make=_checkin_code, missing=lambda: "not-a-code", names_a_record=False),
     # Which meeting of the year to start (there is no meeting 99 in any programme).
     "number": Sample(make=lambda programme: 1, missing=lambda: 99, names_a_record=False),
     # Bulk import and export: which people, and in which file format.
@@ -372,6 +420,22 @@ def _windows_form(kwargs) -> dict[str, Any]:
     return data
 
 
+def _event_form() -> dict[str, Any]:
+    """A complete event as staff would write it (no version: a save would go straight in)."""
+    return {
+        "kind": "webinar",
+        "title": "Taken over",
+        "starts_on": _in_days(20),
+        "starts_time": "14:00",
+        "ends_time": "15:00",
+        "time_zone": "Europe/London",
+        "is_online": "True",
+        "online_url": "https://intruder.example/join",
+        "audience": "programme",
+        "publish": "",
+    }
+
+
 # A plausible form for routes that take a POST; anything else gets an empty POST. A callable
 # builds it from the URL's arguments, as the page would (a record's current version, say).
 POST_PAYLOADS: dict[str, dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -435,6 +499,11 @@ POST_PAYLOADS: dict[str, dict[str, Any] | Callable[[dict[str, Any]], dict[str, A
     "mentoring:meeting_sign": {"secret": PASSWORD},
     "mentoring:milestone_sign": {"secret": PASSWORD},
     "mentoring:meeting_reopen": {"reason": "Reopened by an intruder"},
+    # events: events and registrations
+    "events:create": lambda kwargs: _event_form(),
+    "events:edit": lambda kwargs: _event_form(),
+    "events:cancel_event": {"reason": "Cancelled by an intruder"},
+    "events:attendance": {"attended": "no"},
 }
 
 # Who inside a programme may use each of its routes. "staff": programme staff only; every
@@ -545,6 +614,21 @@ ROUTE_ACCESS: dict[str, str] = {
     # that is not theirs.
     "mentoring:meeting_reopen": STAFF,
     "mentoring:meeting_history": STAFF,
+    # events: events and registrations
+    "events:list": MEMBERS,
+    "events:create": STAFF,
+    "events:event": MEMBERS,
+    "events:edit": STAFF,
+    "events:publish": STAFF,
+    "events:cancel_event": STAFF,
+    "events:register": MEMBER_ACTION,
+    "events:unregister": MEMBER_ACTION,
+    "events:register_list": STAFF,
+    "events:register_export": STAFF,
+    "events:attendance": STAFF,
+    "events:attendance_evidence": OWN,
+    "events:checkin_code": STAFF,
+    "events:checkin": MEMBERS,
 }
 
 # Every route outside /p/<slug>/ and outside the admin, with why it is safe. A route missing
