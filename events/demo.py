@@ -438,7 +438,8 @@ def _seed_upcoming(event, fellow_user, mentor_user, others, mentors, rng) -> Non
                 event=event, user=registration.user, code=services.checkin_code(event)
             )
         return
-    services.registration_create(event=event, user=fellow_user)
+    if not title.startswith("Course:"):  # left for the demo fellow to find and register for
+        services.registration_create(event=event, user=fellow_user)
     if event.audience == Event.Audience.FELLOWS_AND_MENTORS:
         services.registration_create(event=event, user=mentor_user)
         extra = rng.sample(mentors, k=5)
