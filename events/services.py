@@ -13,6 +13,9 @@ from __future__ import annotations
 # A feed's last_read_at is written at most this often: calendar apps poll, and a write per poll
 # would turn every read into a write for nothing.
 FEED_READ_STAMP_SECONDS = 60
+# Registrants are reminded of an event this many hours before it starts (the hourly job runs at
+# five past, so "a day before" is accurate to the hour).
+REMINDER_HOURS_BEFORE = 24
 
 
 def _feed_audit(feed, *, actor, action: str, changes=None) -> None:
@@ -119,6 +122,123 @@ def calendar_feed_mark_read(*, feed, now=None) -> bool:
     if won:
         feed.last_read_at = now
     return bool(won)
+
+
+def _reminder_message(event, *, now) -> dict:
+    """The reminder's title and body, with the time in the event's own zone."""
+    from django.utils import timezone
+    from django.utils.formats import date_format
+
+    from .calendar import time_range
+
+    start = event.local_starts_at
+    today = timezone.localtime(now, event.zone).date()
+    if start.date() == today:
+        when = f"today at {start:%H:%M}"
+    elif (start.date() - today).days == 1:
+        when = f"tomorrow at {start:%H:%M}"
+    else:  # not reached with a 24-hour window, but never wrong
+        when = f"on {date_format(start, 'l j F')} at {start:%H:%M}"
+    lines = [f"{event.get_kind_display()}: {time_range(event)}.", f"Where: {event.where}."]
+    if event.is_online and event.online_url:
+        lines.append(f"Joining link: {event.online_url}")
+    lines.append(
+        "If you can no longer come, cancel your place on the event page so that someone on "
+        "the waiting list can have it."
+    )
+    return {"title": f"Reminder: {event.title}, {when}", "body": "\n".join(lines)}
+
+
+def _event_reminder_send(*, programme, registration, event, message: dict) -> bool:
+    """Claim the reminder of one registration for the event's start time and send it, in one
+    transaction. The claim is a conditional UPDATE of the registration's own row (reminded_for
+    IS DISTINCT FROM the start): of two runs at once, the second waits on the row lock, then
+    PostgreSQL re-checks the condition against the committed row and updates nothing. (A
+    condition through a join would not do: Django writes it as `id IN (subquery)`, and the
+    subquery is not re-checked.) If the sender rolls back, the claim goes with it and the next
+    run sends the reminder instead."""
+    from django.db import transaction
+    from django.db.models import Q
+
+    from notifications.models import Kind
+    from notifications.services import notify
+
+    from .calendar import event_page_path
+    from .models import Event, Registration
+
+    with transaction.atomic():
+        # The event as read: moved or cancelled since, nothing is sent now, and a moved one is
+        # reminded for its new time on the next run.
+        if not Event.objects.filter(
+            pk=event.pk, starts_at=event.starts_at, status=Event.Status.PUBLISHED
+        ).exists():
+            return False
+        won = (
+            Registration.objects.filter(pk=registration.pk, status=Registration.Status.REGISTERED)
+            .filter(Q(reminded_for__isnull=True) | ~Q(reminded_for=event.starts_at))
+            .update(reminded_for=event.starts_at)
+        )
+        if not won:
+            return False
+        notify(
+            programme=programme,
+            recipients=[registration.user],
+            kind=Kind.REMINDER,
+            link=event_page_path(event),
+            **message,
+        )
+    return True
+
+
+def event_reminders_send(*, programme, now=None) -> int:
+    """A day before each event: remind everyone registered (not those waiting or who
+    cancelled), once per registration and start time. Events published, not cancelled, starting
+    within the next 24 hours and not started yet. Returns how many reminders were sent; the
+    reads are two queries however many events and registrations there are."""
+    from datetime import timedelta
+
+    from django.db.models import Exists, F, OuterRef, Q
+    from django.utils import timezone
+
+    from cohort.models import Membership
+
+    from .models import Event, Registration
+
+    now = now or timezone.now()
+    events = {
+        event.pk: event
+        for event in Event.objects.filter(
+            programme=programme,
+            status=Event.Status.PUBLISHED,
+            starts_at__gt=now,
+            starts_at__lte=now + timedelta(hours=REMINDER_HOURS_BEFORE),
+        ).select_related("programme")
+    }
+    if not events:
+        return 0
+    registrations = list(
+        Registration.objects.filter(
+            programme=programme, event__in=list(events), status=Registration.Status.REGISTERED
+        )
+        .filter(Q(reminded_for__isnull=True) | ~Q(reminded_for=F("event__starts_at")))
+        # Someone who has left the programme is not reminded of its events.
+        .filter(Exists(Membership.objects.filter(programme=programme, user=OuterRef("user"))))
+        .select_related("user")
+        # Every run claims in the same order, so overlapping runs cannot deadlock.
+        .order_by("pk")
+    )
+    messages = {pk: _reminder_message(event, now=now) for pk, event in events.items()}
+    sent = 0
+    for registration in registrations:
+        event = events[registration.event_id]
+        if _event_reminder_send(
+            programme=programme,
+            registration=registration,
+            event=event,
+            message=messages[event.pk],
+        ):
+            sent += 1
+    return sent
 
 
 # --- resources and opportunities -----------------------------------------------------------------
