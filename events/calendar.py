@@ -210,10 +210,9 @@ def _calendar(components: list, *, name: str | None = None, feed: bool = False) 
     # for no reason defeats caches and diffing.
     calendar.pop("UID", None)
     if feed:
-        # Outlook and older Google Calendar read the refresh hint from this instead.
-        calendar.add("X-PUBLISHED-TTL", FEED_REFRESH)
-        if name:
-            calendar.add("X-WR-CALNAME", name)
+        # Outlook reads the refresh hint from this instead (icalendar writes X-WR-CALNAME
+        # beside NAME itself).
+        calendar.add("X-PUBLISHED-TTL", icalendar.vDuration(FEED_REFRESH).to_ical().decode())
     days = []
     for component in components:
         calendar.add_component(component)

@@ -422,7 +422,10 @@ def test_the_feed_carries_the_persons_events_and_places_on_the_waiting_list(
     assert response["Cache-Control"] == "private, no-store"
     calendar = parse(response)
     assert str(calendar["METHOD"]) == "PUBLISH"
-    assert "X-WR-CALNAME" in calendar and "REFRESH-INTERVAL" in calendar
+    assert str(calendar["X-WR-CALNAME"]) == "Alpha Programme: your events and meetings"
+    assert calendar["REFRESH-INTERVAL"].dt == timedelta(hours=1)
+    assert str(calendar["X-PUBLISHED-TTL"]) == "PT1H"
+    assert response.content.count(b"X-WR-CALNAME") == 1
     found = entries(calendar)
     assert set(found) == {
         event_uid(r.event) for r in (registered, waiting, called_off, attended)
