@@ -182,6 +182,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "mentoring.tasks.meeting_reminders_daily",
         "schedule": crontab(hour=7, minute=30),
     },
+    # Event reminders a day before: every hour at five past, so "a day before" is accurate to
+    # the hour (events.services.event_reminders_send sends each one once).
+    "event-reminders": {
+        "task": "events.tasks.event_reminders_hourly",
+        "schedule": crontab(minute=5),
+    },
 }
 # A publish that cannot reach the broker gives up fast: the outbox sweep delivers later.
 CELERY_TASK_PUBLISH_RETRY = False

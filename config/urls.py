@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from cohort import views as cohort_views
+from events import views as events_views
 from notifications import views as notification_views
 
 from . import health
@@ -30,6 +31,9 @@ urlpatterns = [
         notification_views.unsubscribe_view,
         name="notifications_unsubscribe",
     ),
+    # A person's calendar feed, read by their calendar app without a session: the secret token
+    # is the credential (events.views.calendar_feed_view).
+    path("calendar/<str:token>.ics", events_views.calendar_feed_view, name="calendar_feed"),
     path("p/<slug:programme_slug>/", include("cohort.urls")),
     path("p/<slug:programme_slug>/", include("notifications.urls")),
     path("p/<slug:programme_slug>/", include("pdp.urls")),

@@ -57,6 +57,63 @@ def registrations_of(*, programme: Programme, user) -> QuerySet[Registration]:
 
 
 # --- calendars -----------------------------------------------------------------------------------
+# (Imports are local to this section's functions: the module's head belongs to the events part.)
+
+# The feed carries events from this many days back (and everything ahead): a year of history is
+# what people look back on, and an old programme's feed does not grow without end.
+FEED_HISTORY_DAYS = 365
+
+
+def live_calendar_feed(*, programme: Programme, user):
+    """The person's calendar feed in the programme (a CalendarFeed), if one is switched on."""
+    from .models import CalendarFeed
+
+    return CalendarFeed.objects.filter(
+        programme=programme, user=user, revoked_at__isnull=True
+    ).first()
+
+
+def calendar_feed_by_token(token: str):
+    """The feed a secret address names, live or revoked, with its programme and person. Called
+    from outside any programme: the token itself says which programme it is."""
+    from django_scopes import scopes_disabled
+
+    from .models import CalendarFeed
+
+    with scopes_disabled():
+        return CalendarFeed.objects.select_related("programme", "user").filter(token=token).first()
+
+
+def feed_registrations(*, programme: Programme, user, now=None) -> list[Registration]:
+    """The person's events for their feed: those they hold a place at or wait for, cancelled
+    events included (so calendars remove them); places they cancelled, and drafts, left out."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    return list(
+        registrations_of(programme=programme, user=user)
+        .exclude(status=Registration.Status.CANCELLED)
+        .exclude(event__status=Event.Status.DRAFT)
+        .filter(event__ends_at__gte=now - timedelta(days=FEED_HISTORY_DAYS))
+        .select_related("event__programme")
+        .order_by("event__starts_at", "event__pk")
+    )
+
+
+def feed_mentorships(*, programme: Programme, user) -> list:
+    """The person's active mentorships, as fellow (their own) and as mentor (each mentee's),
+    with what mentoring.selectors.mentorship_rows needs loaded."""
+    from mentoring.models import Mentorship
+
+    return list(
+        Mentorship.objects.filter(programme=programme, ended_on__isnull=True)
+        .filter(Q(fellow__user=user) | Q(mentor__user=user))
+        # The cohort's programme holds the number of meetings a year (its windows).
+        .select_related("cohort__programme", "fellow__user", "mentor__user")
+        .order_by("started_on", "pk")
+    )
 
 
 # --- resources and opportunities -----------------------------------------------------------------
