@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 import icalendar
 from django.conf import settings
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.text import slugify
@@ -40,12 +40,7 @@ def meeting_uid(mentorship, number: int) -> str:
 
 
 def event_page_path(event: Event) -> str:
-    """The event's page. The page (events:event) is built with the registration pages of issue
-    #6; where that route is not installed, the programme's calendar page stands in."""
-    try:
-        return event.get_absolute_url()
-    except NoReverseMatch:
-        return reverse("events:calendar", kwargs={"programme_slug": event.programme.slug})
+    return event.get_absolute_url()
 
 
 def event_page_url(event: Event) -> str:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django_scopes import scopes_disabled
 
 from cohort.models import Fellow, Programme, Role
+from mentoring.models import Mentorship
 
-from .models import Event, Registration
+from .models import CalendarFeed, Event, Registration
 
 # --- events and registration ---------------------------------------------------------------------
 
@@ -66,8 +71,6 @@ FEED_HISTORY_DAYS = 365
 
 def live_calendar_feed(*, programme: Programme, user):
     """The person's calendar feed in the programme (a CalendarFeed), if one is switched on."""
-    from .models import CalendarFeed
-
     return CalendarFeed.objects.filter(
         programme=programme, user=user, revoked_at__isnull=True
     ).first()
@@ -76,10 +79,6 @@ def live_calendar_feed(*, programme: Programme, user):
 def calendar_feed_by_token(token: str):
     """The feed a secret address names, live or revoked, with its programme and person. Called
     from outside any programme: the token itself says which programme it is."""
-    from django_scopes import scopes_disabled
-
-    from .models import CalendarFeed
-
     with scopes_disabled():
         return CalendarFeed.objects.select_related("programme", "user").filter(token=token).first()
 
@@ -87,10 +86,6 @@ def calendar_feed_by_token(token: str):
 def feed_registrations(*, programme: Programme, user, now=None) -> list[Registration]:
     """The person's events for their feed: those they hold a place at or wait for, cancelled
     events included (so calendars remove them); places they cancelled, and drafts, left out."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     now = now or timezone.now()
     return list(
         registrations_of(programme=programme, user=user)
@@ -105,8 +100,6 @@ def feed_registrations(*, programme: Programme, user, now=None) -> list[Registra
 def feed_mentorships(*, programme: Programme, user) -> list:
     """The person's active mentorships, as fellow (their own) and as mentor (each mentee's),
     with what mentoring.selectors.mentorship_rows needs loaded."""
-    from mentoring.models import Mentorship
-
     return list(
         Mentorship.objects.filter(programme=programme, ended_on__isnull=True)
         .filter(Q(fellow__user=user) | Q(mentor__user=user))

@@ -11,10 +11,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef, Q
 from django.template.defaultfilters import date as date_filter
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from cohort.models import Fellow, Membership, Programme, Role
 from cohort.selectors import fellow_for_user, member_roles
@@ -23,8 +24,9 @@ from notifications.models import Kind
 from notifications.services import notify
 from pdp.services import evidence_attach_event, evidence_detach_event
 
-from .models import Event, EventDomain, EventResource, Registration
-from .selectors import audience_q
+from .calendar import event_page_path, time_range
+from .models import CalendarFeed, Event, EventDomain, EventResource, Registration
+from .selectors import audience_q, live_calendar_feed
 
 # --- events and registration ---------------------------------------------------------------------
 
@@ -641,8 +643,6 @@ REMINDER_HOURS_BEFORE = 24
 
 
 def _feed_audit(feed, *, actor, action: str, changes=None) -> None:
-    from cohort.services import audit_log
-
     # The target is the feed (by its uuid): the secret token never reaches the audit log.
     audit_log(programme=feed.programme, actor=actor, action=action, target=feed, changes=changes)
 
@@ -650,11 +650,6 @@ def _feed_audit(feed, *, actor, action: str, changes=None) -> None:
 def calendar_feed_create(*, programme, user):
     """Switch on the person's calendar feed (a new secret address). If one is on already it is
     returned as it is: pressing the button twice never voids an address someone subscribed to."""
-    from django.db import IntegrityError, transaction
-
-    from .models import CalendarFeed
-    from .selectors import live_calendar_feed
-
     existing = live_calendar_feed(programme=programme, user=user)
     if existing is not None:
         return existing
@@ -671,8 +666,6 @@ def calendar_feed_create(*, programme, user):
 def _revoke_live(*, programme, user, now):
     """Turn off the person's live feed, locked so that a reset racing a revoke cannot leave
     two live addresses or none that was asked for. Returns the feed turned off, or None."""
-    from .models import CalendarFeed
-
     feed = (
         CalendarFeed.objects.select_for_update()
         .filter(programme=programme, user=user, revoked_at__isnull=True)
@@ -688,11 +681,6 @@ def _revoke_live(*, programme, user, now):
 def calendar_feed_reset(*, programme, user, now=None):
     """A new secret address for the person's feed; the old one stops working at once (say, it
     was shared by mistake). With no feed on, this simply switches one on."""
-    from django.db import transaction
-    from django.utils import timezone
-
-    from .models import CalendarFeed
-
     now = now or timezone.now()
     with transaction.atomic():
         old = _revoke_live(programme=programme, user=user, now=now)
@@ -709,9 +697,6 @@ def calendar_feed_reset(*, programme, user, now=None):
 def calendar_feed_revoke(*, programme, user, now=None) -> bool:
     """Turn the person's feed off: its address answers 410 Gone from now on. False if there
     was none to turn off."""
-    from django.db import transaction
-    from django.utils import timezone
-
     now = now or timezone.now()
     with transaction.atomic():
         feed = _revoke_live(programme=programme, user=user, now=now)
@@ -725,13 +710,6 @@ def calendar_feed_mark_read(*, feed, now=None) -> bool:
     """Note that a calendar app read the feed. At most one UPDATE a minute per feed: skipped
     outright when the stamp loaded with the feed is fresh, and conditional otherwise, so
     overlapping polls write once. Not audited: it is a read, recorded for the person's page."""
-    from datetime import timedelta
-
-    from django.db.models import Q
-    from django.utils import timezone
-
-    from .models import CalendarFeed
-
     now = now or timezone.now()
     stale = now - timedelta(seconds=FEED_READ_STAMP_SECONDS)
     if feed.last_read_at is not None and feed.last_read_at > stale:
@@ -748,11 +726,6 @@ def calendar_feed_mark_read(*, feed, now=None) -> bool:
 
 def _reminder_message(event, *, now) -> dict:
     """The reminder's title and body, with the time in the event's own zone."""
-    from django.utils import timezone
-    from django.utils.formats import date_format
-
-    from .calendar import time_range
-
     start = event.local_starts_at
     today = timezone.localtime(now, event.zone).date()
     if start.date() == today:
@@ -779,15 +752,6 @@ def _event_reminder_send(*, programme, registration, event, message: dict) -> bo
     condition through a join would not do: Django writes it as `id IN (subquery)`, and the
     subquery is not re-checked.) If the sender rolls back, the claim goes with it and the next
     run sends the reminder instead."""
-    from django.db import transaction
-    from django.db.models import Q
-
-    from notifications.models import Kind
-    from notifications.services import notify
-
-    from .calendar import event_page_path
-    from .models import Event, Registration
-
     with transaction.atomic():
         # The event as read: moved or cancelled since, nothing is sent now, and a moved one is
         # reminded for its new time on the next run.
@@ -817,15 +781,6 @@ def event_reminders_send(*, programme, now=None) -> int:
     cancelled), once per registration and start time. Events published, not cancelled, starting
     within the next 24 hours and not started yet. Returns how many reminders were sent; the
     reads are two queries however many events and registrations there are."""
-    from datetime import timedelta
-
-    from django.db.models import Exists, F, OuterRef, Q
-    from django.utils import timezone
-
-    from cohort.models import Membership
-
-    from .models import Event, Registration
-
     now = now or timezone.now()
     events = {
         event.pk: event

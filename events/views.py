@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 import segno
 import tablib
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -14,15 +15,24 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.text import slugify
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
+from django_scopes import scope
 
 from cohort.models import Role
-from cohort.selectors import fellow_for_user
+from cohort.selectors import fellow_for_user, member_roles
 from cohort.services import audit_log
 from cohort.views import ensure_errors_shown, role_required
+from mentoring.selectors import mentorship_rows
 from pdp.models import Objective
 
+from . import calendar as calendar_ics
 from .forms import (
     EventCancelForm,
     EventFilterForm,
@@ -31,13 +41,24 @@ from .forms import (
     RegisterFilterForm,
 )
 from .models import Event, Registration
-from .selectors import event_counts, visible_events
+from .selectors import (
+    calendar_feed_by_token,
+    event_counts,
+    feed_mentorships,
+    feed_registrations,
+    live_calendar_feed,
+    visible_events,
+)
 from .services import (
     CHECKIN_CODE_MINUTES,
     CHECKIN_OPENS_BEFORE,
     StaleEvent,
     attendance_evidence_attach,
     attendance_mark,
+    calendar_feed_create,
+    calendar_feed_mark_read,
+    calendar_feed_reset,
+    calendar_feed_revoke,
     checkin_code,
     checkin_code_problem,
     checkin_codes_replace,
@@ -551,16 +572,8 @@ def checkin_view(request, programme_slug, event_uuid, code):
 
 
 # --- calendars -----------------------------------------------------------------------------------
-# This section's imports are local to its functions: the module's head belongs to the events part.
 
 ICS_CONTENT_TYPE = "text/calendar; charset=utf-8"
-
-
-def _only(*methods):
-    """require_http_methods, imported where it is used (see above)."""
-    from django.views.decorators.http import require_http_methods
-
-    return require_http_methods(list(methods))
 
 
 def _private(response):
@@ -571,9 +584,6 @@ def _private(response):
 
 
 def _ics_response(body: bytes, *, filename: str | None = None):
-    from django.http import HttpResponse
-    from django.utils.http import content_disposition_header
-
     response = HttpResponse(body, content_type=ICS_CONTENT_TYPE)
     if filename:
         response["Content-Disposition"] = content_disposition_header(True, filename)
@@ -581,25 +591,15 @@ def _ics_response(body: bytes, *, filename: str | None = None):
 
 
 def _text_response(message: str, *, status: int):
-    from django.http import HttpResponse
-
     return _private(
         HttpResponse(message + "\n", content_type="text/plain; charset=utf-8", status=status)
     )
 
 
-@_only("GET", "HEAD")
+@require_safe
 def event_ics_view(request, programme_slug, event_uuid):
     """One event as an .ics file, for any member who may see the event (404 for anyone else,
     the same as for an event that does not exist)."""
-    from django.shortcuts import get_object_or_404
-
-    from cohort.models import Role
-
-    from . import calendar as ics
-    from .models import Registration
-    from .selectors import visible_events
-
     event = get_object_or_404(
         visible_events(
             programme=request.programme, user=request.user, roles=request.roles
@@ -607,14 +607,14 @@ def event_ics_view(request, programme_slug, event_uuid):
         uuid=event_uuid,
     )
     registration = Registration.objects.filter(event=event, user=request.user).first()
-    body = ics.event_ics(
+    body = calendar_ics.event_ics(
         event,
         registration=registration,
         # The joining link is for those holding a place, and staff, as on the event page.
         with_joining_link=Role.STAFF in request.roles
         or (registration is not None and registration.holds_place),
     )
-    return _ics_response(body, filename=ics.ics_filename(event))
+    return _ics_response(body, filename=calendar_ics.ics_filename(event))
 
 
 def _webcal(url: str) -> str:
@@ -622,16 +622,10 @@ def _webcal(url: str) -> str:
     return "webcal://" + url.split("://", 1)[1]
 
 
-@_only("GET", "HEAD")
+@require_safe
 def calendar_view(request, programme_slug):
     """The person's calendar feed: what it carries, its private address and how to add it to
     Outlook, Google Calendar or Apple Calendar; switch it on, get a new address, or turn it off."""
-    from django.template.response import TemplateResponse
-
-    from cohort.models import Role
-
-    from .selectors import live_calendar_feed
-
     feed = live_calendar_feed(programme=request.programme, user=request.user)
     context = {
         "feed": feed,
@@ -644,28 +638,18 @@ def calendar_view(request, programme_slug):
 
 
 def _back_to_calendar(programme_slug):
-    from django.shortcuts import redirect
-
     return redirect("events:calendar", programme_slug=programme_slug)
 
 
-@_only("POST")
+@require_POST
 def calendar_create_view(request, programme_slug):
-    from django.contrib import messages
-
-    from .services import calendar_feed_create
-
     calendar_feed_create(programme=request.programme, user=request.user)
     messages.success(request, "Your calendar feed is on. Add its address to your calendar app.")
     return _back_to_calendar(programme_slug)
 
 
-@_only("POST")
+@require_POST
 def calendar_reset_view(request, programme_slug):
-    from django.contrib import messages
-
-    from .services import calendar_feed_reset
-
     calendar_feed_reset(programme=request.programme, user=request.user)
     messages.success(
         request,
@@ -675,12 +659,8 @@ def calendar_reset_view(request, programme_slug):
     return _back_to_calendar(programme_slug)
 
 
-@_only("POST")
+@require_POST
 def calendar_revoke_view(request, programme_slug):
-    from django.contrib import messages
-
-    from .services import calendar_feed_revoke
-
     if calendar_feed_revoke(programme=request.programme, user=request.user):
         messages.success(
             request,
@@ -692,22 +672,11 @@ def calendar_revoke_view(request, programme_slug):
     return _back_to_calendar(programme_slug)
 
 
-@_only("GET", "HEAD")
+@require_safe
 def calendar_feed_view(request, token):
     """A person's calendar feed, fetched by their calendar app with no session: the secret
     token in the address is the credential. It names the programme, and everything after the
     lookup runs inside that programme's scope. A fixed number of queries whatever it holds."""
-    from django.conf import settings
-    from django.urls import reverse
-    from django_scopes import scope
-
-    from cohort.selectors import member_roles
-    from mentoring.selectors import mentorship_rows
-
-    from . import calendar as ics
-    from .selectors import calendar_feed_by_token, feed_mentorships, feed_registrations
-    from .services import calendar_feed_mark_read
-
     feed = calendar_feed_by_token(token)
     if feed is None:
         return _text_response("There is no calendar at this address.", status=404)
@@ -735,7 +704,7 @@ def calendar_feed_view(request, token):
             )
             for m in mentorships
         }
-        body = ics.feed_ics(
+        body = calendar_ics.feed_ics(
             programme=programme,
             user=user,
             registrations=registrations,

@@ -2,10 +2,13 @@
 (dependencies point one way: cohort ← … ← events)."""
 
 from django import template
+from django.urls import reverse
 from django.utils import timezone
 
+from cohort.models import Role
+
 from ..models import Event, Registration
-from ..selectors import event_counts, visible_events
+from ..selectors import event_counts, live_calendar_feed, visible_events
 
 register = template.Library()
 
@@ -70,8 +73,6 @@ def staff_upcoming_events(context):
 def calendar_links(context, event):
     """On an event's page: download the event as an .ics file, or subscribe to all of one's
     events (the calendar page)."""
-    from django.urls import reverse
-
     request = context.get("request")
     programme = getattr(request, "programme", None)
     slug = programme.slug if programme is not None else event.programme.slug
@@ -90,12 +91,6 @@ def calendar_links(context, event):
 def calendar_feed_card(context):
     """On a home page: the person's calendar feed, on or off, and the way to the calendar page.
     One query."""
-    from django.urls import reverse
-
-    from cohort.models import Role
-
-    from ..selectors import live_calendar_feed
-
     request = context["request"]
     programme = request.programme
     return {

@@ -3,6 +3,7 @@ registers; is checked in to the Pit Stop under way by scanning the code staff sh
 the event as evidence in her plan; moves up the waiting list of a full Pit Stop when two people
 give up their places. axe-core checks every page visited; one journey runs without JavaScript."""
 
+import icalendar
 import pytest
 from django.contrib.auth import get_user_model
 from django_scopes import scopes_disabled
@@ -37,6 +38,14 @@ def test_the_demo_fellow_finds_a_course_and_registers(page):
     expect(page.get_by_role("status")).to_contain_text("You are registered")
     expect(page.get_by_text("Registered", exact=True)).to_be_visible()
     assert_accessible(page)
+    # Her calendar entry: a valid iCalendar file for this course, in UK time.
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Add to your calendar (.ics)").click()
+    with open(download_info.value.path(), "rb") as ics:
+        calendar = icalendar.Calendar.from_ical(ics.read())
+    (entry,) = calendar.walk("VEVENT")
+    assert str(entry["SUMMARY"]) == "Course: health economics for innovators"
+    assert entry["DTSTART"].params["TZID"] == "Europe/London"
 
 
 def test_staff_show_the_code_and_the_fellow_checks_in_and_finds_it_in_her_plan(page, browser):

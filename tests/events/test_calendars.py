@@ -11,7 +11,7 @@ from django.db import connection
 from django.template import Context, Template
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 from icalendar import Calendar
@@ -40,15 +40,9 @@ PARIS = ZoneInfo("Europe/Paris")
 
 
 def page_of(event) -> str:
-    """The event's page in full. The page itself (events:event) comes with the registration
-    pages of issue #6; until it is installed, calendars link to the calendar page instead."""
+    """The event's page in full."""
     with scopes_disabled():
-        try:
-            return settings.SITE_URL + event.get_absolute_url()
-        except NoReverseMatch:
-            return settings.SITE_URL + reverse(
-                "events:calendar", kwargs={"programme_slug": event.programme.slug}
-            )
+        return settings.SITE_URL + event.get_absolute_url()
 
 
 def ics_url(event) -> str:

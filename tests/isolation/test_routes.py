@@ -629,6 +629,13 @@ ROUTE_ACCESS: dict[str, str] = {
     "events:attendance_evidence": OWN,
     "events:checkin_code": STAFF,
     "events:checkin": MEMBERS,
+    # events: calendars. Each event's .ics is for every member who may see the event; the
+    # calendar page is every member's own, and its actions act only on their own feed.
+    "events:event_ics": MEMBERS,
+    "events:calendar": MEMBERS,
+    "events:calendar_create": MEMBER_ACTION,
+    "events:calendar_reset": MEMBER_ACTION,
+    "events:calendar_revoke": MEMBER_ACTION,
 }
 
 # Every route outside /p/<slug>/ and outside the admin, with why it is safe. A route missing
@@ -669,39 +676,11 @@ NON_PROGRAMME_ROUTES: dict[str, str] = {
     "mfa_view_recovery_codes": "allauth MFA",
     "mfa_generate_recovery_codes": "allauth MFA",
     "mfa_download_recovery_codes": "allauth MFA",
+    "calendar_feed": "a person's calendar feed for their calendar app: the secret token (32 "
+    "random bytes) is the credential; it shows only that person's events and meetings in the "
+    "feed's own programme, read inside that programme's scope, and writes nothing but the "
+    "feed's last-read time; a wrong token answers 404, a revoked one 410, a former member's 404",
 }
-
-
-# events: calendars
-# Each event's .ics is for every member who may see the event (the sample is published for the
-# whole programme); the calendar page is every member's own, and its actions are POSTs that
-# act only on the signed-in person's feed. The feed itself lives outside /p/.
-def _calendar_sample_event(programme: Programme):
-    from ..factories import EventFactory
-
-    return EventFactory(programme=programme, status="published", audience="programme")
-
-
-SAMPLES.setdefault(
-    "event_uuid",
-    Sample(make=lambda programme: _calendar_sample_event(programme).uuid, missing=uuid.uuid4),
-)
-ROUTE_ACCESS.update(
-    {
-        "events:event_ics": MEMBERS,
-        "events:calendar": MEMBERS,
-        "events:calendar_create": MEMBER_ACTION,
-        "events:calendar_reset": MEMBER_ACTION,
-        "events:calendar_revoke": MEMBER_ACTION,
-    }
-)
-NON_PROGRAMME_ROUTES["calendar_feed"] = (
-    "a person's calendar feed for their calendar app: the secret token (32 random bytes) is the "
-    "credential; it shows only that person's events and meetings in the feed's own programme, "
-    "read inside that programme's scope, and writes nothing but the feed's last-read time; "
-    "a wrong token answers 404, a revoked one 410, a former member's 404"
-)
-# end of events: calendars
 
 
 # Admin routes beyond the standard ones of the site and of each registered ModelAdmin.
