@@ -499,3 +499,37 @@ def test_home_pages_show_events(client_for, programme_a, staff_a, fellow_a, even
     assert event.title in fellow_home.content.decode()
     staff_home = client_for(staff_a).get(reverse("cohort:home", kwargs={"programme_slug": "alpha"}))
     assert "Coming up" in staff_home.content.decode() and event.title in staff_home.content.decode()
+
+
+@pytest.mark.postgresql  # a true race needs two connections to a real server
+@pytest.mark.django_db(transaction=True)
+def test_two_people_racing_for_the_last_place_get_one_place_and_one_waiting(programme_a):
+    import threading
+
+    from django.db import connection
+
+    event = EventFactory(programme=programme_a, capacity=1)
+    people = [_fellow(programme_a) for _ in range(2)]
+    start = threading.Barrier(2, timeout=10)
+    results, errors = [], []
+
+    def register(user):
+        try:
+            start.wait()
+            with scope(programme=programme_a):
+                results.append(registration_create(event=event, user=user).waitlisted)
+        except Exception as error:  # reported below rather than lost in the thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=register, args=(user,)) for user in people]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors
+    assert sorted(results) == [False, True]
+    with scopes_disabled():
+        statuses = sorted(Registration.objects.filter(event=event).values_list("status", flat=True))
+    assert statuses == ["registered", "waitlisted"]
