@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core import signing
@@ -25,7 +26,7 @@ from notifications.services import notify
 from pdp.services import evidence_attach_event, evidence_detach_event
 
 from .calendar import event_page_path, time_range
-from .models import CalendarFeed, Event, EventDomain, EventResource, Registration
+from .models import UK_TIME_ZONE, CalendarFeed, Event, EventDomain, EventResource, Registration
 from .selectors import audience_q, live_calendar_feed
 
 # --- events and registration ---------------------------------------------------------------------
@@ -64,15 +65,22 @@ class StaleEvent(Exception):
         self.event = event
 
 
-def when_text(event: Event) -> str:
-    """ "Tuesday 22 November 2026, 14:00 to 17:00 (UK time)" in the event's own zone."""
-    starts, ends = event.local_starts_at, event.local_ends_at
+def _span(starts, ends) -> str:
     text = f"{date_filter(starts, 'l j F Y')}, {date_filter(starts, 'H:i')} to "
     if ends.date() != starts.date():
         text += f"{date_filter(ends, 'l j F Y')}, "
-    text += date_filter(ends, "H:i")
-    zone = "UK time" if event.time_zone == "Europe/London" else event.time_zone
-    return f"{text} ({zone})"
+    return text + date_filter(ends, "H:i")
+
+
+def when_text(event: Event) -> str:
+    """ "Tuesday 22 November 2026, 14:00 to 17:00 (UK time)" in the event's own zone, with the
+    UK times beside it for an event held in another zone."""
+    text = _span(event.local_starts_at, event.local_ends_at)
+    if event.time_zone == UK_TIME_ZONE:
+        return f"{text} (UK time)"
+    uk = ZoneInfo(UK_TIME_ZONE)
+    in_uk = _span(timezone.localtime(event.starts_at, uk), timezone.localtime(event.ends_at, uk))
+    return f"{text} ({event.time_zone}); in the UK, {in_uk}"
 
 
 def event_url(event: Event) -> str:
