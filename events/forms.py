@@ -13,12 +13,20 @@ from django import forms
 FROM_THE_LIST = {"invalid_choice": "Choose from the list: “%(value)s” is not one of the choices."}
 
 from django.core.exceptions import ValidationError  # noqa: E402
+from django.db import models  # noqa: E402
 
 from cohort.models import NHSRegion, Organisation, Profession, Sector, VentureStage  # noqa: E402
 from pdp.models import CompetencyDomain  # noqa: E402
 
 from .models import Opportunity, Resource  # noqa: E402
 from .services import clean_tags  # noqa: E402
+
+
+def _https_links(field, **kwargs):
+    """Model fields to form fields, with links typed without a scheme read as https://."""
+    if isinstance(field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return field.formfield(**kwargs)
 
 
 class ResourceFilterForm(forms.Form):
@@ -75,6 +83,7 @@ class ResourceForm(forms.ModelForm):
 
     class Meta:
         model = Resource
+        formfield_callback = _https_links
         fields = [
             "kind",
             "title",
@@ -216,6 +225,7 @@ class OpportunityForm(forms.ModelForm):
 
     class Meta:
         model = Opportunity
+        formfield_callback = _https_links
         fields = [
             "kind",
             "title",
