@@ -2,6 +2,7 @@
 see the open ones, bookmark them and record applying; and each fellow is recommended the open
 ones that suit them, with the reasons, from one bounded read."""
 
+import io
 from datetime import date, timedelta
 
 import pytest
@@ -684,3 +685,50 @@ def test_the_opportunity_page_tells_a_fellow_why_or_why_not(client_for, fellow, 
     assert "Why it may suit you" in page.text
     page = client.get(url("opportunity", programme_a, opportunity_uuid=doctors.uuid))
     assert "Not open to your profession" in page.text and "for Doctor only" in page.text
+
+
+# --- the demo -------------------------------------------------------------------------------------
+
+
+def test_the_demo_library_and_opportunities_load_twice_the_same():
+    from django.core.management import call_command
+
+    from cohort.models import Programme
+    from events.models import Resource, ResourceDomain, ResourceObjective
+
+    models = [Resource, ResourceDomain, ResourceObjective, Opportunity, OpportunityInterest]
+
+    def counts():
+        with scopes_disabled():
+            return {m.__name__: m.objects.count() for m in models} | {
+                "audit": AuditEvent.objects.count()
+            }
+
+    call_command("seed_demo", stdout=io.StringIO())
+    first = counts()
+    call_command("seed_demo", stdout=io.StringIO())
+    assert counts() == first
+    cep = Programme.objects.get(slug="cep")
+    with scope(programme=cep):
+        assert Resource.objects.filter(programme=cep).count() >= 15
+        modules = Resource.objects.filter(programme=cep, kind="module")
+        assert {m.credit_level for m in modules} == {"pgcert", "pgdip", "masters"}
+        assert not Resource.objects.filter(programme=cep, domains__isnull=True).exists()
+        fellow = Fellow.objects.select_related("user").get(
+            programme=cep, user__email="fellow@cep.example"
+        )
+        assert ResourceObjective.objects.filter(objective__pdp__fellow=fellow).count() == 2
+        mine = OpportunityInterest.objects.filter(user=fellow.user)
+        assert mine.filter(bookmarked_at__isnull=False).count() == 1
+        assert mine.filter(applied_at__isnull=False).count() == 1
+        statuses = set(Opportunity.objects.filter(programme=cep).values_list("status", flat=True))
+        assert statuses == {"draft", "published", "closed"}
+        assert Opportunity.objects.filter(programme=cep, deadline__lt=in_days(0)).exists()
+        assert Opportunity.objects.filter(programme=cep, deadline__isnull=True).exists()
+        found = recommended_opportunities(programme=cep, fellow=fellow)
+    assert len(found) >= 3
+    assert all(r.reasons for r in found)
+    reasons = {reason for r in found for reason in r.reasons}
+    assert "In your region: London" in reasons
+    assert any(reason.startswith("Closes in") for reason in reasons)
+    assert "Matches what you need help with: raising investment" in reasons
