@@ -161,8 +161,8 @@ class OpportunityFilterForm(forms.Form):
         self.fields["kind"].choices = [("", "Any kind"), *Opportunity.Kind.choices]
         self.set_tags(tags)
         self.fields["status"].choices = [
-            ("", "Open now"),
-            ("all", "Every status"),
+            ("", "Every status"),
+            ("open", "Open now"),
             *Opportunity.Status.choices,
         ]
         if not staff:

@@ -64,7 +64,7 @@ def registrations_of(*, programme: Programme, user) -> QuerySet[Registration]:
 from dataclasses import dataclass, field  # noqa: E402
 from datetime import date  # noqa: E402
 
-from django.db.models import Subquery  # noqa: E402
+from django.db.models import F, Subquery  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from cohort.models import NHSRegion, Profession, Sector, VentureStage  # noqa: E402
@@ -178,15 +178,17 @@ def opportunity_list(
 ) -> tuple[QuerySet[Opportunity], list[str]]:
     """The opportunities page and the tags to filter it by.
 
-    Everyone sees the open ones by default, and a closed or past-deadline one drops out by
-    itself (Opportunity.open_q). A person's own bookmarks and applications stay in their
-    "bookmarked" and "applied" lists after they close. Staff may also list drafts and closed
-    ones ("status"). The tag filter is applied over the tags read in one query, the same way
-    on PostgreSQL and SQLite (a JSON list has no portable "contains")."""
+    Members see the open ones, and a closed or past-deadline one drops out by itself
+    (Opportunity.open_q). A person's own bookmarks and applications stay in their
+    "bookmarked" and "applied" lists after they close. Staff, who keep the list, see every
+    status unless they ask for one ("open" is what fellows see). The tag filter is applied
+    over the tags read in one query, the same way on PostgreSQL and SQLite (a JSON list has
+    no portable "contains"). The soonest deadline first, rolling calls last."""
     base = with_interest(visible_opportunities(programme=programme, roles=roles), user=user)
-    if Role.STAFF in roles and status == "all":
+    staff = Role.STAFF in roles
+    if staff and not status:
         pass
-    elif Role.STAFF in roles and status in Opportunity.Status.values:
+    elif staff and status in Opportunity.Status.values:
         base = base.filter(status=status)
     elif bookmarked or applied:
         pass  # the person's own list, open or not
@@ -203,7 +205,8 @@ def opportunity_list(
     if tag:
         wanted = normal_tag(tag)
         base = base.filter(pk__in=[pk for pk, ts in rows if wanted in map(normal_tag, ts or [])])
-    return base.select_related("organisation"), tags
+    ordered = base.order_by(F("deadline").asc(nulls_last=True), "title", "id")
+    return ordered.select_related("organisation"), tags
 
 
 def days_left(opportunity: Opportunity, today: date | None = None) -> int | None:
