@@ -73,11 +73,11 @@ def _library_next(request, default: str) -> str:
     """Where a small action returns: the page it was taken on (the list, the plan, the home
     page) when that is a page of this programme, else the record's own page."""
     target = request.POST.get("next", "")
-    if target.startswith(f"/p/{request.programme.slug}/") and url_has_allowed_host_and_scheme(
+    # Printable only: a line break smuggled into the address would split the redirect header.
+    safe = target.isprintable() and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
+    )
+    return target if safe and target.startswith(f"/p/{request.programme.slug}/") else default
 
 
 def _library_error_text(error: ValidationError) -> str:

@@ -428,6 +428,17 @@ def test_a_next_address_outside_the_programme_is_ignored(
         {"next": "https://evil.example/p/alpha/"},
     )
     assert response["Location"] == url("resource", programme_a, resource_uuid=resource.uuid)
+    for forged in ("//evil.example/p/alpha/", "/p/alpha/\r\nSet-Cookie: x=1", "/p/bravo/"):
+        response = client_for(fellow.user).post(
+            url(
+                "resource_unlink",
+                programme_a,
+                resource_uuid=resource.uuid,
+                objective_uuid=objective.uuid,
+            ),
+            {"next": forged},
+        )
+        assert response["Location"] == url("resource", programme_a, resource_uuid=resource.uuid)
 
 
 def test_another_fellows_objective_is_not_found(
