@@ -16,7 +16,14 @@ from django_scopes import scope, scopes_disabled
 
 from cohort.models import PeopleImport, Programme, Review, Role
 from cohort.services import audit_log
-from events.models import CalendarFeed, EventDomain, EventResource
+from events.models import (
+    CalendarFeed,
+    EventDomain,
+    EventResource,
+    OpportunityInterest,
+    ResourceDomain,
+    ResourceObjective,
+)
 from mentoring.models import Connection, MatchPair, MeetingReminder, MeetingWindow
 from notifications.models import AnnouncementReceipt, Preference
 from pdp.models import PDP, Action, CompetencyDomain, Evidence, Objective, PDPChange
@@ -33,6 +40,7 @@ from ..factories import (
     MentorFactory,
     MentorshipFactory,
     NotificationFactory,
+    OpportunityFactory,
     OrganisationFactory,
     OutboxMessageFactory,
     RecruitmentCallFactory,
@@ -228,6 +236,26 @@ SAMPLES: dict[str, Callable[[Programme, object], models.Model]] = {
         event=EventFactory(programme=programme),
         resource=ResourceFactory(programme=programme),
     ),
+    # events: resources and opportunities
+    "events.Resource": lambda programme, staff: ResourceFactory(programme=programme),
+    "events.Opportunity": lambda programme, staff: OpportunityFactory(programme=programme),
+    "events.OpportunityInterest": lambda programme, staff: OpportunityInterest.objects.create(
+        programme=programme,
+        opportunity=OpportunityFactory(programme=programme),
+        user=_member_user(programme, Role.FELLOW),
+        note="A bookmark",
+    ),
+    "events.ResourceDomain": lambda programme, staff: ResourceDomain.objects.create(
+        programme=programme,
+        resource=ResourceFactory(programme=programme),
+        domain=CompetencyDomain.objects.create(programme=programme, name="Library sample"),
+    ),
+    "events.ResourceObjective": lambda programme, staff: ResourceObjective.objects.create(
+        programme=programme,
+        resource=ResourceFactory(programme=programme),
+        objective=_plan(programme)[1],
+        linked_by=staff,
+    ),
 }
 
 # Model label -> (form field, new value): the edit the forged POST tries to make.
@@ -273,6 +301,12 @@ EDITS: dict[str, tuple[str, str]] = {
     "events.CalendarFeed": ("revoked_at", "2026-01-01 00:00:00"),
     "events.EventDomain": ("event", ""),
     "events.EventResource": ("event", ""),
+    # events: resources and opportunities
+    "events.Resource": ("title", "Taken over"),
+    "events.Opportunity": ("title", "Taken over"),
+    "events.OpportunityInterest": ("note", "Taken over"),
+    "events.ResourceDomain": ("domain", "999999"),
+    "events.ResourceObjective": ("linked_at", "2026-01-01 00:00:00"),
 }
 
 REFUSED = {302, 403, 404}

@@ -34,8 +34,10 @@ from ..factories import (
     MentorFactory,
     MentorshipFactory,
     NotificationFactory,
+    OpportunityFactory,
     OutboxMessageFactory,
     RecruitmentCallFactory,
+    ResourceFactory,
     ReviewCriterionFactory,
 )
 from .conftest import A_NON_STAFF, B_MEMBERS
@@ -346,6 +348,15 @@ SAMPLES: dict[str, Sample] = {
         make=lambda programme: "fellows", missing=lambda: "nothing", names_a_record=False
     ),
     "fmt": Sample(make=lambda programme: "csv", missing=lambda: "nothing", names_a_record=False),
+    # events: resources and opportunities. A published resource and an open opportunity, so
+    # every member reaches them; linking a resource aims at the staff member's own objective
+    # ("objective_uuid" above).
+    "resource_uuid": Sample(
+        make=lambda programme: ResourceFactory(programme=programme).uuid, missing=uuid.uuid4
+    ),
+    "opportunity_uuid": Sample(
+        make=lambda programme: OpportunityFactory(programme=programme).uuid, missing=uuid.uuid4
+    ),
 }
 
 # Route name -> URL argument -> a record of the given programme, where the route needs one in
@@ -504,6 +515,23 @@ POST_PAYLOADS: dict[str, dict[str, Any] | Callable[[dict[str, Any]], dict[str, A
     "events:edit": lambda kwargs: _event_form(),
     "events:cancel_event": {"reason": "Cancelled by an intruder"},
     "events:attendance": {"attended": "no"},
+    # events: resources and opportunities
+    "events:resource_new": {"kind": "video", "title": "Smuggled", "url": "https://example.org/"},
+    "events:resource_edit": {"kind": "video", "title": "Taken over", "url": "https://x.org/"},
+    "events:opportunity_new": {
+        "kind": "funding",
+        "title": "Smuggled",
+        "summary": "Posted by an intruder.",
+        "url": "https://example.org/",
+    },
+    "events:opportunity_edit": {
+        "kind": "funding",
+        "title": "Taken over",
+        "summary": "Changed by an intruder.",
+        "url": "https://example.org/",
+    },
+    "events:opportunity_close": {"reason": "Closed by an intruder"},
+    "events:opportunity_applied": {"note": "Applied by an intruder"},
 }
 
 # Who inside a programme may use each of its routes. "staff": programme staff only; every
@@ -636,6 +664,27 @@ ROUTE_ACCESS: dict[str, str] = {
     "events:calendar_create": MEMBER_ACTION,
     "events:calendar_reset": MEMBER_ACTION,
     "events:calendar_revoke": MEMBER_ACTION,
+    # events: resources and opportunities. Linking a resource to an objective is the plan's
+    # fellow's (and staff's): anyone else gets the 404 of an objective that does not exist.
+    # Bookmarks and "I have applied" are fellows' own; others are told so (a redirect).
+    "events:resources": MEMBERS,
+    "events:resource": MEMBERS,
+    "events:resource_new": STAFF,
+    "events:resource_edit": STAFF,
+    "events:resource_unpublish": STAFF,
+    "events:resource_publish": STAFF,
+    "events:resource_link": OWN,
+    "events:resource_unlink": OWN,
+    "events:opportunities": MEMBERS,
+    "events:opportunity": MEMBERS,
+    "events:opportunity_new": STAFF,
+    "events:opportunity_edit": STAFF,
+    "events:opportunity_publish": STAFF,
+    "events:opportunity_close": STAFF,
+    "events:opportunity_bookmark": MEMBER_ACTION,
+    "events:opportunity_unbookmark": MEMBER_ACTION,
+    "events:opportunity_applied": MEMBER_ACTION,
+    "events:opportunity_applied_undo": MEMBER_ACTION,
 }
 
 # Every route outside /p/<slug>/ and outside the admin, with why it is safe. A route missing
