@@ -88,7 +88,9 @@ def test_the_demo_people_see_it_in_their_pages(client):
     assert "spring showcase" not in events.content.decode()
     client.force_login(users[STAFF_EMAIL])
     staff = client.get(reverse("cohort:home", kwargs={"programme_slug": "cep"})).content.decode()
-    assert "Pit Stop: spring showcase" in staff and "Recently held" in staff
+    assert "Pit Stop: investor readiness" in staff and "Recently held" in staff
+    listing = client.get(reverse("events:list", kwargs={"programme_slug": "cep"}))
+    assert "Pit Stop: spring showcase" in listing.content.decode()  # the draft, for staff
 
 
 def test_the_demo_fellow_can_check_in_to_the_event_under_way(client, unscoped):
