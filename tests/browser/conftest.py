@@ -10,8 +10,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from django.apps import apps
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
+from django.core.management.color import no_style
+from django.db import connection, transaction
 
 from tests.conftest import skip_or_fail
 
@@ -66,10 +70,63 @@ def browser():
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+# The demo as the first browser test seeded it, table by table (PostgreSQL only).
+_DEMO_SNAPSHOT: dict[str, bytes] = {}
+
+
+def _demo_tables() -> list[str]:
+    return connection.introspection.django_table_names(only_existing=True, include_views=False)
+
+
+def _take_demo_snapshot() -> None:
+    with connection.cursor() as cursor:
+        for table in _demo_tables():
+            with cursor.cursor.copy(f'COPY "{table}" TO STDOUT (FORMAT binary)') as copy:
+                _DEMO_SNAPSHOT[table] = b"".join(bytes(chunk) for chunk in copy)
+
+
+def _restore_demo_snapshot() -> None:
+    """Put the demo back as it was seeded: each test starts from the same rows (with the same
+    ids), in a second rather than the seconds seeding takes. Foreign keys and the signed-record
+    triggers are switched off while the rows go in (replica mode, as a restore does)."""
+    tables = ", ".join(f'"{table}"' for table in _DEMO_SNAPSHOT)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute(f"TRUNCATE {tables} CASCADE")
+        for table, rows in _DEMO_SNAPSHOT.items():
+            with cursor.cursor.copy(f'COPY "{table}" FROM STDIN (FORMAT binary)') as copy:
+                copy.write(rows)
+        models = apps.get_models(include_auto_created=True)
+        for statement in connection.ops.sequence_reset_sql(no_style(), models):
+            cursor.execute(statement)
+    # The flush before this test made content types afresh, with other ids than the demo's.
+    ContentType.objects.clear_cache()
+
+
 @pytest.fixture
 def demo_data(live_server):
-    """The demo programmes and logins, loaded into the (transactional) test database."""
-    call_command("seed_demo", stdout=io.StringIO())
+    """The demo programmes and logins, loaded into the (transactional) test database. On
+    PostgreSQL the first test seeds it and keeps a copy of every table; the others restore
+    that copy instead of seeding again."""
+    if connection.vendor != "postgresql":
+        call_command("seed_demo", stdout=io.StringIO())
+    elif _DEMO_SNAPSHOT:
+        _restore_demo_snapshot()
+    else:
+        call_command("seed_demo", stdout=io.StringIO())
+        _take_demo_snapshot()
+
+
+@pytest.fixture(scope="session")
+def _browser_media_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("browser-media")
+
+
+@pytest.fixture(autouse=True)
+def _private_uploads_in_a_temporary_folder(settings, _browser_media_root):
+    """One folder for the whole browser suite, so the demo's uploaded evidence, seeded once,
+    is still there for the tests that restore the demo's rows."""
+    settings.MEDIA_ROOT = _browser_media_root
 
 
 def _new_context(browser, live_server, **options):
@@ -184,3 +241,14 @@ def assert_accessible(page):
         f"axe-core found {len(violations)} accessibility violation(s) on {page.url}:\n"
         + format_violations(violations)
     )
+
+
+def open_menu(page, name):
+    """Follow a link of the header's menu. The links that do not fit on the line sit under
+    "More" (NHS.UK frontend moves them there), so open it first when the link is hidden."""
+    menu = page.get_by_role("navigation", name="Menu")
+    link = menu.get_by_role("link", name=name, exact=True)
+    if not link.first.is_visible():
+        menu.get_by_role("button", name="More").click()
+    with page.expect_navigation():
+        link.first.click()

@@ -9,20 +9,15 @@ from django.contrib.auth import get_user_model
 from django_scopes import scopes_disabled
 from playwright.sync_api import expect
 
-from .conftest import FELLOW_EMAIL, STAFF_EMAIL, assert_accessible, sign_in
+from .conftest import FELLOW_EMAIL, STAFF_EMAIL, assert_accessible, open_menu, sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def _menu(page, name):
-    with page.expect_navigation():
-        page.get_by_role("navigation", name="Menu").get_by_role("link", name=name).click()
 
 
 def test_the_demo_fellow_finds_a_course_and_registers(page):
     sign_in(page, FELLOW_EMAIL)
     expect(page.get_by_role("heading", name="Your next events")).to_be_visible()
-    _menu(page, "Events")
+    open_menu(page, "Events")
     expect(page.locator("h1")).to_have_text("Events")
     assert_accessible(page)
     page.get_by_label("Kind").select_option(label="Course")
@@ -50,7 +45,7 @@ def test_the_demo_fellow_finds_a_course_and_registers(page):
 
 def test_staff_show_the_code_and_the_fellow_checks_in_and_finds_it_in_her_plan(page, browser):
     sign_in(page, STAFF_EMAIL)
-    _menu(page, "Events")
+    open_menu(page, "Events")
     with page.expect_navigation():
         page.get_by_role("link", name="Pit Stop: pitch clinic").click()
     with page.expect_navigation():
@@ -73,8 +68,7 @@ def test_staff_show_the_code_and_the_fellow_checks_in_and_finds_it_in_her_plan(p
     expect(fellow.get_by_role("status")).to_contain_text("You are checked in")
     expect(fellow.get_by_text("Attended", exact=True)).to_be_visible()
     assert_accessible(fellow)
-    with fellow.expect_navigation():
-        fellow.get_by_role("navigation", name="Menu").get_by_role("link", name="Your plan").click()
+    open_menu(fellow, "Your plan")
     evidence = fellow.get_by_role("link", name="Pit Stop: pitch clinic")
     expect(evidence.first).to_be_visible()
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import FELLOW_EMAIL, STAFF_EMAIL, assert_accessible, sign_in
+from .conftest import FELLOW_EMAIL, STAFF_EMAIL, assert_accessible, open_menu, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -40,9 +40,7 @@ def test_a_clinician_expresses_interest_on_the_public_page(page):
 
 def test_staff_run_the_intake_from_scoring_to_published_mentorship(page):
     sign_in(page, STAFF_EMAIL)
-    menu = page.get_by_role("navigation", name="Menu")
-    with page.expect_navigation():
-        menu.get_by_role("link", name="Recruitment").click()
+    open_menu(page, "Recruitment")
     expect(page.locator("h1")).to_have_text("Recruitment")
     assert_accessible(page)
     row = page.get_by_role("row").filter(has_text=OPEN_COHORT)
@@ -84,8 +82,7 @@ def test_staff_run_the_intake_from_scoring_to_published_mentorship(page):
     assert_accessible(page)
 
     # Match the new fellow with a mentor and publish.
-    with page.expect_navigation():
-        menu.get_by_role("link", name="Matching").click()
+    open_menu(page, "Matching")
     assert_accessible(page)
     with page.expect_navigation():
         page.get_by_role("link", name=OPEN_COHORT).click()
@@ -105,16 +102,14 @@ def test_the_demo_fellow_sees_her_mentor(page):
     sign_in(page, FELLOW_EMAIL)
     expect(page.get_by_role("heading", name="Your mentor")).to_be_visible()
     expect(page.get_by_role("link", name="Dr Michael Harding")).to_be_visible()
-    with page.expect_navigation():
-        page.get_by_role("navigation", name="Menu").get_by_role("link", name="Mentorships").click()
+    open_menu(page, "Mentorships")
     expect(page.get_by_role("table")).to_contain_text("Dr Michael Harding")
     assert_accessible(page)
 
 
 def test_the_demo_fellow_answers_a_request_to_connect(page):
     sign_in(page, FELLOW_EMAIL)
-    with page.expect_navigation():
-        page.get_by_role("navigation", name="Menu").get_by_role("link", name="Network").click()
+    open_menu(page, "Network")
     expect(page.locator("h1")).to_have_text("Your network")
     assert_accessible(page)
     with page.expect_navigation():

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import FELLOW_EMAIL, MENTOR_EMAIL, STAFF_EMAIL, assert_accessible, sign_in
+from .conftest import FELLOW_EMAIL, MENTOR_EMAIL, STAFF_EMAIL, assert_accessible, open_menu, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -19,9 +19,7 @@ def _invitation_journey(page, new_email):
     expect(page.get_by_role("heading", name="Cohorts")).to_be_visible()
     assert_accessible(page)
 
-    menu = page.get_by_role("navigation", name="Menu")
-    with page.expect_navigation():
-        menu.get_by_role("link", name="People").click()
+    open_menu(page, "People")
     assert page.url.endswith("/p/cep/people/")
     expect(page.locator("h1")).to_have_text("People in NHS Clinical Entrepreneur Programme")
     expect(page.get_by_text(re.compile(r"^\d+ results$"))).to_be_visible()
@@ -63,8 +61,7 @@ def _invitation_journey(page, new_email):
     expect(page.locator("#id_email-error")).to_contain_text("This field is required.")
     assert_accessible(page)
 
-    with page.expect_navigation():
-        menu.get_by_role("link", name="People").click()
+    open_menu(page, "People")
     with page.expect_navigation():
         page.get_by_role("main").get_by_role("link", name="Audit log", exact=True).click()
     assert page.url.endswith("/p/cep/audit/")

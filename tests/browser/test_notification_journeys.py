@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import FELLOW_EMAIL, STAFF_EMAIL, assert_accessible, sign_in
+from .conftest import FELLOW_EMAIL, STAFF_EMAIL, assert_accessible, open_menu, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -54,10 +54,7 @@ def _sign_out(page):
 
 def _write_announcement(page):
     """From any staff page: Announcements → Write an announcement."""
-    with page.expect_navigation():
-        page.get_by_role("navigation", name="Menu").get_by_role(
-            "link", name="Announcements"
-        ).click()
+    open_menu(page, "Announcements")
     assert page.url.endswith("/p/cep/announcements/")
     expect(page.locator("h1")).to_have_text("Announcements")
     expect(page.get_by_role("link", name=WELCOME_TITLE)).to_be_visible()
@@ -136,8 +133,7 @@ def test_staff_publish_an_announcement_to_fellows_and_check_email_deliveries(pag
         expect(page.get_by_role("navigation", name="Pagination")).to_contain_text("Page 2 of")
     assert_accessible(page)
 
-    with page.expect_navigation():
-        page.get_by_role("navigation", name="Menu").get_by_role("link", name="Home").click()
+    open_menu(page, "Home")
     assert page.url.endswith("/p/cep/")
     expect(page.get_by_text("1 failed")).to_be_visible()
     with page.expect_navigation():

@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import FELLOW_EMAIL, MENTOR_EMAIL, STAFF_EMAIL, assert_accessible, sign_in
+from .conftest import FELLOW_EMAIL, MENTOR_EMAIL, STAFF_EMAIL, assert_accessible, open_menu, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -14,8 +14,7 @@ pytestmark = pytest.mark.browser
 def test_the_demo_fellow_works_on_her_plan(page):
     sign_in(page, FELLOW_EMAIL)
     expect(page.get_by_role("heading", name="Your Personal Development Plan")).to_be_visible()
-    with page.expect_navigation():
-        page.get_by_role("navigation", name="Menu").get_by_role("link", name="Your plan").click()
+    open_menu(page, "Your plan")
     expect(page.locator("h1")).to_have_text("Your Personal Development Plan")
     expect(page.get_by_text("Changed since agreement")).to_be_visible()
     assert_accessible(page)
@@ -46,8 +45,7 @@ def test_the_demo_fellow_works_on_her_plan(page):
 
 def test_the_mentor_returns_a_plan_with_comments(page):
     sign_in(page, FELLOW_EMAIL)
-    with page.expect_navigation():
-        page.get_by_role("navigation", name="Menu").get_by_role("link", name="Your plan").click()
+    open_menu(page, "Your plan")
     with page.expect_navigation():
         page.get_by_role("button", name="Send the changes to my mentor to agree").click()
     page.context.clear_cookies()
@@ -72,8 +70,7 @@ def test_the_mentor_returns_a_plan_with_comments(page):
 
 def test_the_fellow_downloads_her_plan_as_a_pdf(page):
     sign_in(page, FELLOW_EMAIL)
-    with page.expect_navigation():
-        page.get_by_role("navigation", name="Menu").get_by_role("link", name="Your plan").click()
+    open_menu(page, "Your plan")
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download the plan as a PDF").click()
     download = download_info.value
@@ -86,8 +83,7 @@ def test_the_fellow_downloads_her_plan_as_a_pdf(page):
 
 def test_staff_see_every_plan(page):
     sign_in(page, STAFF_EMAIL)
-    with page.expect_navigation():
-        page.get_by_role("navigation", name="Menu").get_by_role("link", name="Plans").click()
+    open_menu(page, "Plans")
     expect(page.locator("h1")).to_have_text("Personal Development Plans")
     expect(page.get_by_role("table")).to_contain_text("Dr Priya Shah")
     assert_accessible(page)

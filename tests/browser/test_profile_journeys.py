@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import FELLOW_EMAIL, MENTOR_EMAIL, STAFF_EMAIL, assert_accessible, sign_in
+from .conftest import FELLOW_EMAIL, MENTOR_EMAIL, STAFF_EMAIL, assert_accessible, open_menu, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -50,9 +50,7 @@ def test_mentor_profile_form_explains_mistakes(page, live_server):
 
 def test_staff_add_a_cohort_and_see_its_meeting_windows(page, live_server):
     sign_in(page, STAFF_EMAIL)
-    menu = page.get_by_role("navigation", name="Menu")
-    with page.expect_navigation():
-        menu.get_by_role("link", name="Cohorts").click()
+    open_menu(page, "Cohorts")
     expect(page.get_by_role("heading", name="Cohort 1 — 2016/17")).to_be_visible()
     assert_accessible(page)
     with page.expect_navigation():
