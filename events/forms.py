@@ -10,7 +10,7 @@ from cohort.models import Cohort, NHSRegion, Organisation, Profession, Sector, V
 from pdp.models import CompetencyDomain, Objective
 
 from .models import UK_TIME_ZONE, Event, Opportunity, Registration, Resource
-from .services import clean_tags
+from .services import OPPORTUNITY_FIELDS, RESOURCE_FIELDS, clean_tags
 
 # --- events and registration ---------------------------------------------------------------------
 
@@ -242,8 +242,6 @@ class EvidenceObjectiveForm(forms.Form):
 
 # --- resources and opportunities -----------------------------------------------------------------
 
-# This section's imports follow its first line rather than sit at the top of the file, so
-# that the file's sections (events, calendars, the library) merge apart.
 FROM_THE_LIST = {"invalid_choice": "Choose from the list: “%(value)s” is not one of the choices."}
 
 
@@ -309,17 +307,7 @@ class ResourceForm(forms.ModelForm):
     class Meta:
         model = Resource
         formfield_callback = _https_links
-        fields = [
-            "kind",
-            "title",
-            "summary",
-            "url",
-            "provider",
-            "duration_minutes",
-            "credits",
-            "credit_level",
-            "domains",
-        ]
+        fields = [*RESOURCE_FIELDS, "domains"]
         labels = {
             "kind": "Kind of resource",
             "title": "Title",
@@ -451,23 +439,7 @@ class OpportunityForm(forms.ModelForm):
     class Meta:
         model = Opportunity
         formfield_callback = _https_links
-        fields = [
-            "kind",
-            "title",
-            "summary",
-            "organisation",
-            "funding",
-            "amount",
-            "url",
-            "opens_on",
-            "deadline",
-            "eligibility",
-            "tags",
-            "professions",
-            "sectors",
-            "stages",
-            "regions",
-        ]
+        fields = OPPORTUNITY_FIELDS
         labels = {
             "kind": "Kind of opportunity",
             "title": "Title",

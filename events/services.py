@@ -840,8 +840,6 @@ def event_reminders_send(*, programme, now=None) -> int:
 
 # --- resources and opportunities -----------------------------------------------------------------
 
-# This section's imports follow its first line rather than sit at the top of the file, so
-# that the file's sections (events, calendars, the library) merge apart.
 RESOURCE_FIELDS = [
     "kind",
     "title",

@@ -743,8 +743,6 @@ def calendar_feed_view(request, token):
 
 # --- resources and opportunities -----------------------------------------------------------------
 
-# This section's imports follow its first line rather than sit at the top of the file, so
-# that the file's sections (events, calendars, the library) merge apart.
 LIBRARY_PAGE_SIZE = 20
 
 
