@@ -39,6 +39,7 @@ urlpatterns = [
     path("p/<slug:programme_slug>/", include("pdp.urls")),
     path("p/<slug:programme_slug>/", include("mentoring.urls")),
     path("p/<slug:programme_slug>/", include("events.urls")),
+    path("p/<slug:programme_slug>/", include("metrics.urls")),
 ]
 
 handler403 = "config.errors.permission_denied"

@@ -29,6 +29,7 @@ class Kind(models.TextChoices):
     APPLICATION = "application", "Your application to a programme"
     CONNECTION = "connection", "Networking connection requests"
     EVENT = "event", "Your events: places from the waiting list, changes and cancellations"
+    OUTCOME = "outcome", "Your outcomes: verified, or returned with a reason"
     DIGEST = "digest", "Your daily digest"
 
 
@@ -50,6 +51,7 @@ CONFIGURABLE_KINDS = [
     Kind.CONNECTION,
     Kind.REMINDER,
     Kind.EVENT,
+    Kind.OUTCOME,
 ]
 DEFAULT_DELIVERY = {
     Kind.ANNOUNCEMENT: Delivery.IMMEDIATELY,
@@ -58,6 +60,7 @@ DEFAULT_DELIVERY = {
     Kind.MENTORSHIP: Delivery.IMMEDIATELY,
     Kind.CONNECTION: Delivery.DIGEST,
     Kind.EVENT: Delivery.IMMEDIATELY,
+    Kind.OUTCOME: Delivery.DIGEST,
 }
 
 

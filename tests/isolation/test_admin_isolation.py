@@ -7,6 +7,7 @@ views and a forged POST; staff of A open the same row, to show the row and the U
 """
 
 from collections.abc import Callable
+from datetime import date
 
 import pytest
 from django.contrib import admin
@@ -25,6 +26,14 @@ from events.models import (
     ResourceObjective,
 )
 from mentoring.models import Connection, MatchPair, MeetingReminder, MeetingWindow
+from metrics.models import (
+    CompanyRecord,
+    FundingRecord,
+    JobsRecord,
+    OutcomeUpdate,
+    PartnershipRecord,
+    PatientReachRecord,
+)
 from notifications.models import AnnouncementReceipt, Preference
 from pdp.models import PDP, Action, CompetencyDomain, Evidence, Objective, PDPChange
 
@@ -111,6 +120,29 @@ def _year(programme):
 def _review(programme):
     with scopes_disabled():
         return _year(programme).reviewed.reviews.first()
+
+
+def _outcome(model, programme):
+    """An outcome record of each kind, with the fields its kind needs."""
+    fellow = FellowFactory(programme=programme, user=_member_user(programme, Role.FELLOW))
+    fields = {
+        "FundingRecord": {"kind": "grant", "amount": 1000, "source": "A grant"},
+        "PartnershipRecord": {"kind": "academic", "partner_name": "A university"},
+        "PatientReachRecord": {"patients": 12, "period_start": date(2026, 1, 1)},
+        "CompanyRecord": {"company_name": "A company"},
+        "JobsRecord": {"jobs": 2},
+    }[model.__name__]
+    day = date(2026, 2, 1)
+    dates = {
+        "FundingRecord": "received_on",
+        "PartnershipRecord": "started_on",
+        "PatientReachRecord": "period_end",
+        "CompanyRecord": "incorporated_on",
+        "JobsRecord": "counted_on",
+    }
+    return model.objects.create(
+        programme=programme, fellow=fellow, **fields, **{dates[model.__name__]: day}
+    )
 
 
 # Model label -> a row of that model in the given programme (staff is a staff member there).
@@ -256,6 +288,17 @@ SAMPLES: dict[str, Callable[[Programme, object], models.Model]] = {
         objective=_plan(programme)[1],
         linked_by=staff,
     ),
+    # metrics: outcome records
+    "metrics.FundingRecord": lambda programme, staff: _outcome(FundingRecord, programme),
+    "metrics.PartnershipRecord": lambda programme, staff: _outcome(PartnershipRecord, programme),
+    "metrics.PatientReachRecord": lambda programme, staff: _outcome(PatientReachRecord, programme),
+    "metrics.CompanyRecord": lambda programme, staff: _outcome(CompanyRecord, programme),
+    "metrics.JobsRecord": lambda programme, staff: _outcome(JobsRecord, programme),
+    "metrics.OutcomeUpdate": lambda programme, staff: OutcomeUpdate.objects.create(
+        programme=programme,
+        fellow=FellowFactory(programme=programme, user=_member_user(programme, Role.FELLOW)),
+        quarter_start=date(2026, 10, 1),
+    ),
 }
 
 # Model label -> (form field, new value): the edit the forged POST tries to make.
@@ -307,6 +350,13 @@ EDITS: dict[str, tuple[str, str]] = {
     "events.OpportunityInterest": ("note", "Taken over"),
     "events.ResourceDomain": ("domain", "999999"),
     "events.ResourceObjective": ("linked_at", "2026-01-01 00:00:00"),
+    # metrics: outcome records
+    "metrics.FundingRecord": ("source", "Taken over"),
+    "metrics.PartnershipRecord": ("partner_name", "Taken over"),
+    "metrics.PatientReachRecord": ("how_counted", "Taken over"),
+    "metrics.CompanyRecord": ("company_name", "Taken over"),
+    "metrics.JobsRecord": ("evidence", "Taken over"),
+    "metrics.OutcomeUpdate": ("nothing_new", "on"),
 }
 
 REFUSED = {302, 403, 404}

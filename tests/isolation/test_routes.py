@@ -209,6 +209,26 @@ def _checkin_code(programme: Programme) -> str:
     return checkin_code(_sample_event(programme))
 
 
+def _staff_outcome(programme: Programme):
+    """A funding record of the staff member's own (they are a fellow too, as for the plan),
+    waiting for verification."""
+    from metrics.models import FundingRecord
+
+    fellow = _staff_plan(programme)[0].fellow
+    with scopes_disabled():
+        record = FundingRecord.objects.filter(programme=programme, fellow=fellow).first()
+        if record is None:
+            record = FundingRecord.objects.create(
+                programme=programme,
+                fellow=fellow,
+                kind="grant",
+                amount="1000",
+                source="A sample grant",
+                received_on=timezone.localdate() - timedelta(days=10),
+            )
+    return record
+
+
 def _staff_year(programme: Programme) -> MeetingYear:
     """The year of the staff member's own mentorship (they are its fellow and its mentor, as for
     the plan above, so staff hold every relation to its records and reach every meeting route),
@@ -341,6 +361,11 @@ SAMPLES: dict[str, Sample] = {
     ),
     # The event's current check-in code (the event is a record already).
     "code": Sample(make=_checkin_code, missing=lambda: "not-a-code", names_a_record=False),
+    # metrics: outcome records (the staff member's own funding record; "kind" is picked per
+    # route in ROUTE_SAMPLES below, as the people import uses the same argument name).
+    "record_uuid": Sample(
+        make=lambda programme: _staff_outcome(programme).uuid, missing=uuid.uuid4
+    ),
     # Which meeting of the year to start (there is no meeting 99 in any programme).
     "number": Sample(make=lambda programme: 1, missing=lambda: 99, names_a_record=False),
     # Bulk import and export: which people, and in which file format.
@@ -366,6 +391,17 @@ for (_route, _kwarg), _pick in YEAR_ROUTE_PICKS.items():
     ROUTE_SAMPLES.setdefault(_route, {})[_kwarg] = lambda programme, pick=_pick: pick(
         _staff_year(programme)
     )
+
+# metrics: the outcome routes name a kind of outcome where the people import names a kind of
+# person.
+for _route in [
+    "metrics:outcome_report",
+    "metrics:outcome_edit",
+    "metrics:outcome_withdraw",
+    "metrics:outcome_verify",
+    "metrics:outcome_reject",
+]:
+    ROUTE_SAMPLES.setdefault(_route, {})["kind"] = lambda programme: "funding"
 
 # Routes addressing a record of a programme (a route whose arguments only pick a variant of a
 # page is covered by the outsider and role tests, but has no record of A to aim at).
@@ -516,6 +552,13 @@ POST_PAYLOADS: dict[str, dict[str, Any] | Callable[[dict[str, Any]], dict[str, A
     "events:edit": lambda kwargs: _event_form(),
     "events:cancel_event": {"reason": "Cancelled by an intruder"},
     "events:attendance": {"attended": "no"},
+    "metrics:outcome_reject": {"reason": "Returned by an intruder"},
+    "metrics:outcome_edit": {
+        "kind": "equity",
+        "amount": "999999",
+        "source": "Taken over",
+        "received_on": "2026-01-01",
+    },
     # events: resources and opportunities
     "events:resource_new": {"kind": "video", "title": "Smuggled", "url": "https://example.org/"},
     "events:resource_edit": {"kind": "video", "title": "Taken over", "url": "https://x.org/"},
@@ -686,6 +729,16 @@ ROUTE_ACCESS: dict[str, str] = {
     "events:opportunity_unbookmark": MEMBER_ACTION,
     "events:opportunity_applied": MEMBER_ACTION,
     "events:opportunity_applied_undo": MEMBER_ACTION,
+    # metrics: outcome records. A fellow's outcomes are their own; anyone who is not a fellow
+    # is sent on (staff to the verification queue). Verifying and returning are for staff.
+    "metrics:outcomes": MEMBERS_DISPATCH,
+    "metrics:outcome_quarter": MEMBER_ACTION,
+    "metrics:outcome_report": MEMBERS_DISPATCH,
+    "metrics:queue": STAFF,
+    "metrics:outcome_edit": OWN,
+    "metrics:outcome_withdraw": OWN,
+    "metrics:outcome_verify": STAFF,
+    "metrics:outcome_reject": STAFF,
 }
 
 # Every route outside /p/<slug>/ and outside the admin, with why it is safe. A route missing

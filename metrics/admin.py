@@ -1,0 +1,76 @@
+from django.contrib import admin
+
+from cohort.admin_site import ProgrammeScopedAdmin
+
+from .models import (
+    CompanyRecord,
+    FundingRecord,
+    JobsRecord,
+    OutcomeUpdate,
+    PartnershipRecord,
+    PatientReachRecord,
+)
+
+
+class OutcomeRecordAdmin(ProgrammeScopedAdmin):
+    """Fellows report outcomes and staff verify them on their own pages (the fellow is told,
+    the audit log keeps it); the admin is for looking things up and small corrections."""
+
+    list_filter = ["status"]
+    search_fields = ["fellow__user__full_name", "fellow__user__email"]
+    readonly_fields = [
+        "uuid",
+        "fellow",
+        "status",
+        "reported_by",
+        "reported_at",
+        "verified_by",
+        "verified_at",
+        "rejection_reason",
+        "version",
+    ]
+    list_select_related = ["programme", "fellow__user"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(FundingRecord)
+class FundingRecordAdmin(OutcomeRecordAdmin):
+    list_display = ["fellow", "amount", "kind", "source", "received_on", "status"]
+    list_filter = ["status", "kind"]
+
+
+@admin.register(PartnershipRecord)
+class PartnershipRecordAdmin(OutcomeRecordAdmin):
+    list_display = ["fellow", "partner_name", "kind", "started_on", "status"]
+    list_filter = ["status", "kind"]
+
+
+@admin.register(PatientReachRecord)
+class PatientReachRecordAdmin(OutcomeRecordAdmin):
+    list_display = ["fellow", "patients", "period_start", "period_end", "status"]
+
+
+@admin.register(CompanyRecord)
+class CompanyRecordAdmin(OutcomeRecordAdmin):
+    list_display = ["fellow", "company_name", "company_number", "incorporated_on", "status"]
+
+
+@admin.register(JobsRecord)
+class JobsRecordAdmin(OutcomeRecordAdmin):
+    list_display = ["fellow", "jobs", "counted_on", "status"]
+
+
+@admin.register(OutcomeUpdate)
+class OutcomeUpdateAdmin(ProgrammeScopedAdmin):
+    """A fellow's quarterly update: a record of having done it, read-only."""
+
+    list_display = ["fellow", "quarter_start", "completed_at", "nothing_new"]
+    list_select_related = ["programme", "fellow__user"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,309 @@
+"""Every write of the metrics app, each in a transaction and audited: fellows report their
+outcomes and bring them up to date each quarter; staff verify them or return them with a
+reason. Nothing counts in programme totals until it is verified."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+
+from cohort.models import Fellow
+from cohort.services import audit_log
+from notifications.models import Kind
+from notifications.services import notify
+
+from .models import (
+    CompanyRecord,
+    FundingRecord,
+    JobsRecord,
+    OutcomeStatus,
+    OutcomeUpdate,
+    PartnershipRecord,
+    PatientReachRecord,
+)
+
+
+@dataclass(frozen=True)
+class OutcomeKind:
+    """One kind of outcome: its model, the fields a fellow fills in, and how it is named."""
+
+    slug: str
+    model: type
+    fields: tuple[str, ...]
+    label: str  # "Funding raised"
+    report_label: str  # "Report funding"
+
+
+OUTCOME_KINDS: dict[str, OutcomeKind] = {
+    kind.slug: kind
+    for kind in [
+        OutcomeKind(
+            "funding",
+            FundingRecord,
+            ("venture", "kind", "amount", "source", "received_on", "evidence"),
+            "Funding raised",
+            "Report funding",
+        ),
+        OutcomeKind(
+            "partnerships",
+            PartnershipRecord,
+            (
+                "venture",
+                "kind",
+                "organisation",
+                "partner_name",
+                "started_on",
+                "description",
+                "evidence",
+            ),
+            "Partnerships",
+            "Report a partnership",
+        ),
+        OutcomeKind(
+            "patients",
+            PatientReachRecord,
+            ("venture", "patients", "period_start", "period_end", "how_counted", "evidence"),
+            "Patients reached",
+            "Report patients reached",
+        ),
+        OutcomeKind(
+            "companies",
+            CompanyRecord,
+            ("venture", "company_name", "company_number", "incorporated_on", "evidence"),
+            "Companies formed",
+            "Report a company formed",
+        ),
+        OutcomeKind(
+            "jobs",
+            JobsRecord,
+            ("venture", "jobs", "counted_on", "evidence"),
+            "Jobs created",
+            "Report jobs created",
+        ),
+    ]
+}
+
+
+def kind_of(record) -> OutcomeKind:
+    return next(k for k in OUTCOME_KINDS.values() if isinstance(record, k.model))
+
+
+class StaleOutcome(Exception):
+    """The record changed since the form was opened; nothing was written."""
+
+    def __init__(self, record):
+        super().__init__("The record was changed by someone else since you opened it.")
+        self.record = record
+
+
+def quarter_start(day: date) -> date:
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def quarter_label(start: date) -> str:
+    """ "October to December 2026" for the quarter beginning on 1 October 2026."""
+    end_month = start.month + 2
+    return f"{date(start.year, start.month, 1):%B} to {date(start.year, end_month, 1):%B %Y}"
+
+
+def _values(record, fields) -> dict:
+    values = {}
+    for name in fields:
+        value = getattr(record, name)
+        if hasattr(value, "pk"):
+            value = str(getattr(value, "uuid", value.pk))
+        elif hasattr(value, "isoformat"):
+            value = value.isoformat()
+        elif value is not None and not isinstance(value, (str, int, bool)):
+            value = str(value)
+        values[name] = value
+    return values
+
+
+def outcome_report(*, fellow: Fellow, kind: str, data: dict, actor) -> object:
+    """The fellow (or staff for them) reports an outcome; it waits for verification."""
+    outcome_kind = OUTCOME_KINDS[kind]
+    record = outcome_kind.model(programme=fellow.programme, fellow=fellow, reported_by=actor)
+    for name in outcome_kind.fields:
+        if name in data:
+            setattr(record, name, data[name])
+    with transaction.atomic():
+        record.full_clean(exclude=["programme", "fellow"])
+        record.save()
+        audit_log(
+            programme=fellow.programme,
+            actor=actor,
+            action=f"outcome.{kind}.reported",
+            target=record,
+            changes=_values(record, outcome_kind.fields),
+        )
+    return record
+
+
+def outcome_change(*, record, actor, data: dict, version: int | None = None, by_staff: bool):
+    """Change a record. The fellow may change theirs until it is verified (a record returned
+    with a reason goes back to waiting); staff may change any, and a verified record they
+    change stays verified, with the change audited."""
+    outcome_kind = kind_of(record)
+    model = outcome_kind.model
+    with transaction.atomic():
+        record = model.objects.select_for_update().get(pk=record.pk)
+        if version is not None and record.version != version:
+            raise StaleOutcome(record)
+        if record.status == OutcomeStatus.VERIFIED and not by_staff:
+            raise ValidationError(
+                "This record is verified, so it can no longer be changed. Ask the programme "
+                "team if something in it is wrong."
+            )
+        before = _values(record, outcome_kind.fields)
+        for name in outcome_kind.fields:
+            if name in data:
+                setattr(record, name, data[name])
+        record.full_clean(exclude=["programme", "fellow"])
+        after = _values(record, outcome_kind.fields)
+        changed = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+        if not changed:
+            return record
+        if record.status == OutcomeStatus.REJECTED and not by_staff:
+            record.status = OutcomeStatus.REPORTED
+            record.rejection_reason = ""
+        record.version = F("version") + 1
+        record.save()
+        record.refresh_from_db()
+        audit_log(
+            programme=record.programme,
+            actor=actor,
+            action=f"outcome.{outcome_kind.slug}.changed",
+            target=record,
+            changes=changed,
+        )
+    return record
+
+
+def outcome_withdraw(*, record, actor) -> None:
+    """The fellow takes back a record reported by mistake (not once it is verified)."""
+    outcome_kind = kind_of(record)
+    with transaction.atomic():
+        record = outcome_kind.model.objects.select_for_update().get(pk=record.pk)
+        if record.status == OutcomeStatus.VERIFIED:
+            raise ValidationError("A verified record cannot be withdrawn. Ask the programme team.")
+        audit_log(
+            programme=record.programme,
+            actor=actor,
+            action=f"outcome.{outcome_kind.slug}.withdrawn",
+            target=record,
+            changes=_values(record, outcome_kind.fields),
+        )
+        record.delete()
+
+
+def _outcome_url(record) -> str:
+    return reverse("metrics:outcomes", kwargs={"programme_slug": record.programme.slug})
+
+
+def outcome_verify(*, record, actor, now=None):
+    """Staff confirm the record: from now on it counts in the programme's figures."""
+    outcome_kind = kind_of(record)
+    now = now or timezone.now()
+    with transaction.atomic():
+        record = outcome_kind.model.objects.select_for_update().get(pk=record.pk)
+        if record.status == OutcomeStatus.VERIFIED:
+            raise ValidationError("This record is already verified.")
+        record.status = OutcomeStatus.VERIFIED
+        record.verified_by = actor
+        record.verified_at = now
+        record.rejection_reason = ""
+        record.version = F("version") + 1
+        record.save(
+            update_fields=["status", "verified_by", "verified_at", "rejection_reason", "version"]
+        )
+        record.refresh_from_db()
+        audit_log(
+            programme=record.programme,
+            actor=actor,
+            action=f"outcome.{outcome_kind.slug}.verified",
+            target=record,
+        )
+        notify(
+            programme=record.programme,
+            recipients=[record.fellow.user],
+            kind=Kind.OUTCOME,
+            title=f"Verified: {record}",
+            body="It now counts in the programme's figures.",
+            link=_outcome_url(record),
+            actor=actor,
+        )
+    return record
+
+
+def outcome_reject(*, record, actor, reason: str, now=None):
+    """Staff cannot verify the record as it stands: the fellow is told why and can change it.
+    A verified record can be taken out of the figures the same way, with the reason kept."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why, so the fellow knows what to change."})
+    outcome_kind = kind_of(record)
+    with transaction.atomic():
+        record = outcome_kind.model.objects.select_for_update().get(pk=record.pk)
+        was = record.status
+        record.status = OutcomeStatus.REJECTED
+        record.rejection_reason = reason
+        record.verified_by = None
+        record.verified_at = None
+        record.version = F("version") + 1
+        record.save(
+            update_fields=["status", "rejection_reason", "verified_by", "verified_at", "version"]
+        )
+        record.refresh_from_db()
+        audit_log(
+            programme=record.programme,
+            actor=actor,
+            action=f"outcome.{outcome_kind.slug}.rejected",
+            target=record,
+            changes={"reason": reason, "was": was},
+        )
+        notify(
+            programme=record.programme,
+            recipients=[record.fellow.user],
+            kind=Kind.OUTCOME,
+            title=f"Not verified: {record}",
+            body=reason,
+            link=_outcome_url(record),
+            actor=actor,
+        )
+    return record
+
+
+def outcome_update_due(*, fellow: Fellow, today=None) -> date | None:
+    """The quarter the fellow is asked to bring their outcomes up to date for, or None when
+    they have done it this quarter."""
+    start = quarter_start(today or timezone.localdate())
+    done = OutcomeUpdate.objects.filter(fellow=fellow, quarter_start=start).exists()
+    return None if done else start
+
+
+def outcome_update_complete(*, fellow: Fellow, actor, nothing_new: bool, today=None):
+    """The fellow says their outcomes are up to date for this quarter (idempotent)."""
+    start = quarter_start(today or timezone.localdate())
+    with transaction.atomic():
+        update, created = OutcomeUpdate.objects.get_or_create(
+            programme=fellow.programme,
+            fellow=fellow,
+            quarter_start=start,
+            defaults={"nothing_new": nothing_new},
+        )
+        if created:
+            audit_log(
+                programme=fellow.programme,
+                actor=actor,
+                action="outcome.quarter_updated",
+                target=update,
+                changes={"quarter": quarter_label(start), "nothing_new": nothing_new},
+            )
+    return update

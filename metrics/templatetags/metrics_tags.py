@@ -1,0 +1,53 @@
+"""Template pieces the home pages include without importing this app in Python (nothing
+outside metrics imports it: DESIGN §3)."""
+
+from django import template
+from django.db.models import Count, Q
+
+from cohort.models import Role
+from cohort.selectors import fellow_for_user
+
+from ..models import OutcomeStatus
+from ..services import OUTCOME_KINDS, outcome_update_due, quarter_label
+
+register = template.Library()
+
+
+@register.inclusion_tag("metrics/includes/home_outcomes.html", takes_context=True)
+def home_outcomes(context, fellow=None):
+    """The fellow's outcomes at a glance, and the quarterly task until they have done it."""
+    request = context["request"]
+    programme = request.programme
+    fellow = fellow or fellow_for_user(programme=programme, user=request.user)
+    if fellow is None:
+        return {"fellow": None}
+    counts = {
+        slug: kind.model.objects.filter(programme=programme, fellow=fellow).aggregate(
+            verified=Count("pk", filter=Q(status=OutcomeStatus.VERIFIED)),
+            waiting=Count("pk", filter=Q(status=OutcomeStatus.REPORTED)),
+            returned=Count("pk", filter=Q(status=OutcomeStatus.REJECTED)),
+        )
+        for slug, kind in OUTCOME_KINDS.items()
+    }
+    due = outcome_update_due(fellow=fellow)
+    return {
+        "fellow": fellow,
+        "programme": programme,
+        "rows": [(OUTCOME_KINDS[slug], c) for slug, c in counts.items()],
+        "returned": sum(c["returned"] for c in counts.values()),
+        "due_label": quarter_label(due) if due else "",
+    }
+
+
+@register.inclusion_tag("metrics/includes/staff_outcomes.html", takes_context=True)
+def staff_outcomes_waiting(context):
+    """Staff home: how many outcome records wait for verification."""
+    request = context["request"]
+    programme = request.programme
+    if Role.STAFF not in request.roles:
+        return {"waiting": 0}
+    waiting = sum(
+        kind.model.objects.filter(programme=programme, status=OutcomeStatus.REPORTED).count()
+        for kind in OUTCOME_KINDS.values()
+    )
+    return {"waiting": waiting, "programme": programme}

@@ -1,0 +1,29 @@
+from django.urls import path
+
+from . import views
+
+app_name = "metrics"
+
+# Mounted under /p/<programme_slug>/ ; ProgrammeMiddleware has checked membership already.
+urlpatterns = [
+    path("outcomes/", views.outcomes_view, name="outcomes"),
+    path("outcomes/quarter/", views.outcome_quarter_view, name="outcome_quarter"),
+    path("outcomes/verification/", views.queue_view, name="queue"),
+    path("outcomes/<slug:kind>/new/", views.outcome_report_view, name="outcome_report"),
+    path("outcomes/<slug:kind>/<uuid:record_uuid>/", views.outcome_edit_view, name="outcome_edit"),
+    path(
+        "outcomes/<slug:kind>/<uuid:record_uuid>/withdraw/",
+        views.outcome_withdraw_view,
+        name="outcome_withdraw",
+    ),
+    path(
+        "outcomes/<slug:kind>/<uuid:record_uuid>/verify/",
+        views.outcome_verify_view,
+        name="outcome_verify",
+    ),
+    path(
+        "outcomes/<slug:kind>/<uuid:record_uuid>/reject/",
+        views.outcome_reject_view,
+        name="outcome_reject",
+    ),
+]

@@ -1,0 +1,352 @@
+"""Pages of the metrics app: a fellow's outcomes (report, change, withdraw, the quarterly
+update) and the staff's verification queue."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Sum
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from cohort.models import Fellow, Role
+from cohort.selectors import fellow_for_user
+from cohort.views import ensure_errors_shown, role_required
+
+from .forms import QueueFilterForm, RejectForm, outcome_form_class
+from .models import OutcomeStatus
+from .services import (
+    OUTCOME_KINDS,
+    StaleOutcome,
+    outcome_change,
+    outcome_reject,
+    outcome_report,
+    outcome_update_complete,
+    outcome_update_due,
+    outcome_verify,
+    outcome_withdraw,
+    quarter_label,
+)
+
+PAGE_SIZE = 25
+QUEUE_PARAMETERS = {"kind", "status", "cohort", "page"}
+
+
+def _kind_or_404(kind: str):
+    if kind not in OUTCOME_KINDS:
+        raise Http404("No such kind of outcome.")
+    return OUTCOME_KINDS[kind]
+
+
+def _own_fellow(request) -> Fellow | None:
+    fellow = fellow_for_user(programme=request.programme, user=request.user)
+    if fellow is None or Role.FELLOW not in request.roles:
+        return None
+    return fellow
+
+
+def _not_a_fellow(request, programme_slug):
+    """Only fellows report outcomes: staff are sent to verify them, anyone else is told."""
+    if Role.STAFF in request.roles:
+        messages.info(
+            request, "Fellows report their own outcomes; correct or verify them from here."
+        )
+        return redirect("metrics:queue", programme_slug=programme_slug)
+    messages.info(request, "Outcomes are reported by fellows.")
+    return redirect("cohort:home", programme_slug=programme_slug)
+
+
+def _record_or_404(request, kind, record_uuid):
+    """A record the viewer may open: their own as a fellow, any as staff (404 otherwise)."""
+    outcome_kind = _kind_or_404(kind)
+    records = outcome_kind.model.objects.filter(programme=request.programme).select_related(
+        "fellow__user", "fellow__cohort", "venture", "programme"
+    )
+    if Role.STAFF not in request.roles:
+        records = records.filter(fellow__user=request.user)
+    return get_object_or_404(records, uuid=record_uuid)
+
+
+def outcome_totals(records_by_kind: dict[str, list]) -> dict[str, dict]:
+    """Verified and waiting figures per kind, from records already read."""
+    totals = {}
+    for slug, records in records_by_kind.items():
+        verified = [r for r in records if r.status == OutcomeStatus.VERIFIED]
+        waiting = [r for r in records if r.status == OutcomeStatus.REPORTED]
+        measure = {"funding": "amount", "patients": "patients", "jobs": "jobs"}.get(slug)
+        totals[slug] = {
+            "verified": sum(getattr(r, measure) for r in verified) if measure else len(verified),
+            "waiting": sum(getattr(r, measure) for r in waiting) if measure else len(waiting),
+            "count": len(records),
+        }
+    return totals
+
+
+@require_GET
+def outcomes_view(request, programme_slug):
+    """A fellow's outcomes, kind by kind, with what is verified and what waits; staff go to
+    the verification queue."""
+    fellow = _own_fellow(request)
+    if fellow is None:
+        return _not_a_fellow(request, programme_slug)
+    records_by_kind = {
+        slug: list(
+            kind.model.objects.filter(programme=request.programme, fellow=fellow)
+            .select_related("venture")
+            .order_by("-reported_at", "-pk")
+        )
+        for slug, kind in OUTCOME_KINDS.items()
+    }
+    due = outcome_update_due(fellow=fellow)
+    totals = outcome_totals(records_by_kind)
+    return TemplateResponse(
+        request,
+        "metrics/outcomes.html",
+        {
+            "fellow": fellow,
+            "kinds": [
+                {"kind": kind, "records": records_by_kind[slug], "total": totals[slug]}
+                for slug, kind in OUTCOME_KINDS.items()
+            ],
+            "due": due,
+            "due_label": quarter_label(due) if due else "",
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def outcome_report_view(request, programme_slug, kind):
+    outcome_kind = _kind_or_404(kind)
+    fellow = _own_fellow(request)
+    if fellow is None:
+        return _not_a_fellow(request, programme_slug)
+    form_class = outcome_form_class(kind)
+    status = 200
+    if request.method == "POST":
+        form = form_class(request.POST, fellow=fellow)
+        if form.is_valid():
+            data = {name: form.cleaned_data.get(name) for name in outcome_kind.fields}
+            try:
+                record = outcome_report(fellow=fellow, kind=kind, data=data, actor=request.user)
+            except ValidationError as error:
+                ensure_errors_shown(form, error)
+                status = 400
+            else:
+                messages.success(
+                    request,
+                    f"Reported: {record}. The programme team will verify it; until then it "
+                    "does not count in the programme's figures.",
+                )
+                return redirect("metrics:outcomes", programme_slug=programme_slug)
+        else:
+            status = 400
+    else:
+        form = form_class(fellow=fellow)
+    return TemplateResponse(
+        request,
+        "metrics/outcome_form.html",
+        {"form": form, "kind": outcome_kind, "record": None},
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def outcome_edit_view(request, programme_slug, kind, record_uuid):
+    outcome_kind = _kind_or_404(kind)
+    record = _record_or_404(request, kind, record_uuid)
+    by_staff = Role.STAFF in request.roles
+    if not by_staff and record.status == OutcomeStatus.VERIFIED:
+        messages.info(request, "This record is verified, so it can no longer be changed.")
+        return redirect("metrics:outcomes", programme_slug=programme_slug)
+    form_class = outcome_form_class(kind)
+    status = 200
+    conflict = None
+    if request.method == "POST":
+        form = form_class(request.POST, instance=_fresh(record), fellow=record.fellow)
+        if form.is_valid():
+            data = {name: form.cleaned_data.get(name) for name in outcome_kind.fields}
+            try:
+                outcome_change(
+                    record=record,
+                    actor=request.user,
+                    data=data,
+                    version=form.cleaned_data.get("version"),
+                    by_staff=by_staff,
+                )
+            except StaleOutcome as stale:
+                conflict = stale.record
+                status = 409
+                posted = request.POST.copy()
+                posted["version"] = conflict.version
+                form = form_class(posted, instance=_fresh(record), fellow=record.fellow)
+                form.is_valid()
+                form.add_error(
+                    None,
+                    "Someone else changed this record since you opened it. It now reads as "
+                    "shown below; your changes are still in the form. Check, then save again.",
+                )
+            except ValidationError as error:
+                ensure_errors_shown(form, error)
+                status = 400
+            else:
+                messages.success(request, "Your changes are saved.")
+                if by_staff:
+                    return redirect("metrics:queue", programme_slug=programme_slug)
+                return redirect("metrics:outcomes", programme_slug=programme_slug)
+        else:
+            status = 400
+    else:
+        form = form_class(
+            instance=record, initial={"version": record.version}, fellow=record.fellow
+        )
+    return TemplateResponse(
+        request,
+        "metrics/outcome_form.html",
+        {"form": form, "kind": outcome_kind, "record": record, "conflict": conflict},
+        status=status,
+    )
+
+
+def _fresh(record):
+    """A copy for a bound form to validate against, so the record read for the page keeps
+    its stored values (the service re-reads it under a lock anyway)."""
+    return type(record).objects.get(pk=record.pk)
+
+
+@require_POST
+def outcome_withdraw_view(request, programme_slug, kind, record_uuid):
+    record = _record_or_404(request, kind, record_uuid)
+    if record.fellow.user_id != request.user.pk:
+        raise PermissionDenied("Only the fellow who reported it can withdraw it.")
+    label = str(record)
+    try:
+        outcome_withdraw(record=record, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Withdrawn: {label}.")
+    return redirect("metrics:outcomes", programme_slug=programme_slug)
+
+
+@require_POST
+def outcome_quarter_view(request, programme_slug):
+    """The fellow says their outcomes are up to date for this quarter."""
+    fellow = _own_fellow(request)
+    if fellow is None:
+        return _not_a_fellow(request, programme_slug)
+    nothing_new = request.POST.get("nothing_new") == "yes"
+    update = outcome_update_complete(fellow=fellow, actor=request.user, nothing_new=nothing_new)
+    messages.success(
+        request,
+        f"Thank you: your outcomes are up to date for {quarter_label(update.quarter_start)}.",
+    )
+    return redirect("metrics:outcomes", programme_slug=programme_slug)
+
+
+@role_required(Role.STAFF)
+@require_GET
+def queue_view(request, programme_slug):
+    """Staff: outcomes waiting for verification (or any status), every kind, newest first."""
+    programme = request.programme
+    form = QueueFilterForm(request.GET or None, programme=programme)
+    filters = form.cleaned_data if form.is_valid() else {}
+    kinds = [OUTCOME_KINDS[filters["kind"]]] if filters.get("kind") else OUTCOME_KINDS.values()
+    status = filters.get("status") or OutcomeStatus.REPORTED
+    rows = []
+    waiting = {}
+    for kind in kinds:
+        records = kind.model.objects.filter(programme=programme).select_related(
+            "fellow__user", "fellow__cohort", "venture", "verified_by"
+        )
+        if status != "all":
+            records = records.filter(status=status)
+        if filters.get("cohort"):
+            records = records.filter(fellow__cohort__uuid=filters["cohort"])
+        for record in records.order_by("-reported_at", "-pk")[:500]:
+            record.outcome_kind = kind
+            rows.append(record)
+    for kind in OUTCOME_KINDS.values():
+        waiting[kind.slug] = kind.model.objects.filter(
+            programme=programme, status=OutcomeStatus.REPORTED
+        ).count()
+    rows.sort(key=lambda r: r.reported_at, reverse=True)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    verified_funding = (
+        OUTCOME_KINDS["funding"]
+        .model.objects.filter(programme=programme, status=OutcomeStatus.VERIFIED)
+        .aggregate(total=Sum("amount"))["total"]
+    )
+    return TemplateResponse(
+        request,
+        "metrics/queue.html",
+        {
+            "form": form,
+            "page": page,
+            "rows": page.object_list,
+            "waiting": [(OUTCOME_KINDS[slug], n) for slug, n in waiting.items()],
+            "waiting_total": sum(waiting.values()),
+            "verified_funding": verified_funding or 0,
+            "querystring": urlencode({k: v for k, v in request.GET.items() if k != "page" and v}),
+            "reject_form": RejectForm(),
+        },
+    )
+
+
+def _back_to_queue(request, programme_slug):
+    url = reverse("metrics:queue", kwargs={"programme_slug": programme_slug})
+    # Back to the same filters: only the queue's own parameters go back into the address.
+    shown = {k: v for k, v in request.POST.items() if k in QUEUE_PARAMETERS and v}
+    return redirect(url + (f"?{urlencode(shown)}" if shown else ""))
+
+
+@role_required(Role.STAFF)
+@require_POST
+def outcome_verify_view(request, programme_slug, kind, record_uuid):
+    record = _record_or_404(request, kind, record_uuid)
+    try:
+        outcome_verify(record=record, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Verified: {record} ({record.fellow.user.display_name}).")
+    return _back_to_queue(request, programme_slug)
+
+
+@role_required(Role.STAFF)
+@require_http_methods(["GET", "POST"])
+def outcome_reject_view(request, programme_slug, kind, record_uuid):
+    outcome_kind = _kind_or_404(kind)
+    record = _record_or_404(request, kind, record_uuid)
+    status = 200
+    if request.method == "POST":
+        form = RejectForm(request.POST)
+        if form.is_valid():
+            try:
+                outcome_reject(
+                    record=record, actor=request.user, reason=form.cleaned_data["reason"]
+                )
+            except ValidationError as error:
+                ensure_errors_shown(form, error)
+                status = 400
+            else:
+                messages.success(
+                    request,
+                    f"Not verified: {record}. {record.fellow.user.display_name} has been told why.",
+                )
+                return _back_to_queue(request, programme_slug)
+        else:
+            status = 400
+    else:
+        form = RejectForm()
+    return TemplateResponse(
+        request,
+        "metrics/outcome_reject.html",
+        {"form": form, "record": record, "kind": outcome_kind},
+        status=status,
+    )
