@@ -28,6 +28,7 @@ from cohort.models import (
 from cohort.selectors import recruitment_funnel
 from events.models import Event, Registration
 from mentoring.models import Connection, Meeting, Mentorship, Milestone, MilestoneReview, SignOff
+from metrics.models import FundingRecord, OutcomeStatus, PartnershipRecord
 from notifications.models import Announcement, AnnouncementReceipt, Notification, OutboxMessage
 from pdp.models import PDP, CompetencyDomain, Objective, PDPChange
 
@@ -81,6 +82,8 @@ TENANT_MODELS = [
     PDPChange,
     Event,
     Registration,
+    FundingRecord,
+    PartnershipRecord,
 ]
 
 
@@ -228,3 +231,19 @@ def test_demo_logins_reach_their_home_page(client, email, template):
         assert "cohort/programme_picker.html" in [t.name for t in response.templates]
         response = client.get("/p/cep/")
     assert template in [t.name for t in response.templates]
+
+
+def test_seed_demo_has_outcomes_verified_waiting_and_returned():
+    with scopes_disabled():
+        funding = FundingRecord.objects.filter(programme__slug="cep")
+        assert funding.filter(status=OutcomeStatus.VERIFIED).count() > 50
+        assert funding.filter(status=OutcomeStatus.REPORTED).exists()
+        hers = funding.filter(fellow__user__email="fellow@cep.example")
+        assert set(hers.values_list("status", flat=True)) == {
+            OutcomeStatus.VERIFIED,
+            OutcomeStatus.REPORTED,
+            OutcomeStatus.REJECTED,
+        }
+        assert PartnershipRecord.objects.filter(
+            fellow__user__email="fellow@cep.example", status=OutcomeStatus.VERIFIED
+        ).exists()

@@ -1,0 +1,236 @@
+"""Demo outcomes (seed_demo step): what the first cohort's ventures achieved in the years
+after 2016/17 — grants, investment, prizes and contracts; NHS pilots and partnerships;
+patients reached; companies formed and jobs created — mostly verified, some waiting for the
+programme team, one returned with a reason. The demo fellow's own are at every stage, and her
+quarterly update is due. Idempotent: nothing is added when the first cohort has outcomes."""
+
+import random
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+from django_scopes import scope
+
+from cohort.demo import FELLOW_EMAIL, STAFF_EMAIL, register_seeder
+from cohort.models import Fellow, Membership, Organisation, Venture
+
+from . import services
+from .models import (
+    CompanyRecord,
+    FundingRecord,
+    JobsRecord,
+    OutcomeStatus,
+    PartnershipRecord,
+    PatientReachRecord,
+)
+
+COHORT = "Cohort 1 — 2016/17"
+FUNDERS = {
+    "grant": ["SBRI Healthcare", "Innovate UK", "NIHR i4i", "The Health Foundation", "AHSN"],
+    "equity": ["Angel round", "Seed round", "Series A", "Crowdfunding"],
+    "prize": ["NHS Innovation Accelerator prize", "Pitch@Palace", "Digital Health Awards"],
+    "contract": ["NHS trust contract", "Clinical commissioning group contract"],
+    "debt": ["Start Up Loans"],
+}
+TRUSTS = [
+    "Manchester University NHS Foundation Trust",
+    "Guy's and St Thomas' NHS Foundation Trust",
+    "Leeds Teaching Hospitals NHS Trust",
+    "University Hospitals Birmingham NHS Foundation Trust",
+    "North Bristol NHS Trust",
+    "Cambridge University Hospitals NHS Foundation Trust",
+]
+UNIVERSITIES = ["Imperial College London", "University of Oxford", "King's College London"]
+
+
+def _amount(rng, kind) -> Decimal:
+    low, high = {
+        "grant": (15_000, 250_000),
+        "equity": (50_000, 2_500_000),
+        "prize": (1_000, 25_000),
+        "contract": (10_000, 400_000),
+        "debt": (5_000, 25_000),
+    }[kind]
+    return Decimal(round(rng.uniform(low, high), -3))
+
+
+def _day(rng, start: date, end: date) -> date:
+    return start + timedelta(days=rng.randrange(max((end - start).days, 1)))
+
+
+@register_seeder(order=70)
+def seed_outcomes(seeder) -> None:
+    cep = seeder.programmes["cep"]
+    rng = random.Random(2018)
+    today = timezone.localdate()
+    with scope(programme=cep):
+        fellows = list(
+            Fellow.objects.filter(programme=cep, cohort__name=COHORT)
+            .select_related("user")
+            .order_by("pk")
+        )
+        if not fellows or FundingRecord.objects.filter(fellow__in=fellows).exists():
+            return
+        staff = Membership.objects.get(programme=cep, user__email=STAFF_EMAIL).user
+        ventures = {v.fellow_id: v for v in Venture.objects.filter(fellow__in=fellows)}
+        partners = list(Organisation.objects.filter(programme=cep, is_partner=True))
+        demo = next(f for f in fellows if f.user.email == FELLOW_EMAIL)
+        _demo_fellow(demo, ventures.get(demo.pk), staff, today)
+        rows = {model: [] for model in (FundingRecord, PartnershipRecord, PatientReachRecord)}
+        rows[CompanyRecord], rows[JobsRecord] = [], []
+        for i, fellow in enumerate(f for f in fellows if f.pk != demo.pk):
+            venture = ventures.get(fellow.pk)
+            common = {"programme": cep, "fellow": fellow, "venture": venture}
+
+            def status(fresh=False):
+                # Most were verified long ago; what was reported lately waits for the team.
+                if fresh and rng.random() < 0.6:
+                    return {"status": OutcomeStatus.REPORTED}
+                return {
+                    "status": OutcomeStatus.VERIFIED,
+                    "verified_by": staff,
+                    "verified_at": timezone.now() - timedelta(days=rng.randrange(30, 2000)),
+                }
+
+            for _ in range(rng.choice([0, 1, 1, 2, 3])):
+                kind = rng.choice(["grant", "grant", "equity", "prize", "contract", "debt"])
+                received = _day(rng, date(2017, 1, 1), today)
+                rows[FundingRecord].append(
+                    FundingRecord(
+                        **common,
+                        kind=kind,
+                        amount=_amount(rng, kind),
+                        source=rng.choice(FUNDERS[kind]),
+                        received_on=received,
+                        evidence="Award letter on file",
+                        **status(fresh=received > today - timedelta(days=90)),
+                    )
+                )
+            if i % 3 == 0:
+                kind = rng.choice(["nhs_pilot", "nhs_pilot", "commercial", "academic", "investor"])
+                partner = {
+                    "nhs_pilot": rng.choice(TRUSTS),
+                    "academic": rng.choice(UNIVERSITIES),
+                }.get(kind) or rng.choice(partners).name
+                rows[PartnershipRecord].append(
+                    PartnershipRecord(
+                        **common,
+                        kind=kind,
+                        partner_name=partner,
+                        organisation=next((o for o in partners if o.name == partner), None),
+                        started_on=_day(rng, date(2017, 3, 1), today),
+                        **status(),
+                    )
+                )
+            if venture is not None and venture.stage in ("pilot", "evidence", "scaling"):
+                start = _day(rng, date(2018, 1, 1), today - timedelta(days=400))
+                rows[PatientReachRecord].append(
+                    PatientReachRecord(
+                        **common,
+                        patients=rng.choice([120, 450, 1_200, 3_500, 12_000, 40_000]),
+                        period_start=start,
+                        period_end=start + timedelta(days=364),
+                        how_counted="Patients seen on the pathway",
+                        **status(),
+                    )
+                )
+            if venture is not None and venture.company_number:
+                rows[CompanyRecord].append(
+                    CompanyRecord(
+                        **common,
+                        company_name=f"{venture.name} Ltd",
+                        company_number=venture.company_number,
+                        incorporated_on=_day(rng, date(2016, 10, 1), date(2019, 12, 31)),
+                        **status(),
+                    )
+                )
+                rows[JobsRecord].append(
+                    JobsRecord(
+                        **common,
+                        jobs=Decimal(rng.choice([1, 2, 2.5, 4, 6, 12])),
+                        counted_on=_day(rng, date(2019, 1, 1), today),
+                        **status(),
+                    )
+                )
+        # Written in bulk: a hundred fellows' histories, each one of them the service's
+        # result (reported, then verified) rather than a step anyone needs to watch.
+        for model, objects in rows.items():
+            model.objects.bulk_create(objects)
+
+
+def _demo_fellow(fellow, venture, staff, today) -> None:
+    """Priya's outcomes: a verified grant and NHS pilot, investment and patients waiting for
+    verification, and a prize returned because its evidence was missing."""
+    user = fellow.user
+    report = services.outcome_report
+    grant = report(
+        fellow=fellow,
+        kind="funding",
+        actor=user,
+        data={
+            "venture": venture,
+            "kind": "grant",
+            "amount": Decimal("50000"),
+            "source": "SBRI Healthcare",
+            "received_on": date(2017, 3, 14),
+            "evidence": "SBRI Healthcare award letter, competition 9, phase 1",
+        },
+    )
+    services.outcome_verify(record=grant, actor=staff)
+    pilot = report(
+        fellow=fellow,
+        kind="partnerships",
+        actor=user,
+        data={
+            "venture": venture,
+            "kind": "nhs_pilot",
+            "partner_name": "Manchester University NHS Foundation Trust",
+            "started_on": date(2017, 5, 2),
+            "description": "A three-month pilot on two emergency department wards.",
+            "evidence": "Pilot agreement signed by the trust's innovation lead",
+        },
+    )
+    services.outcome_verify(record=pilot, actor=staff)
+    report(
+        fellow=fellow,
+        kind="funding",
+        actor=user,
+        data={
+            "venture": venture,
+            "kind": "equity",
+            "amount": Decimal("150000"),
+            "source": "Seed round led by a health angel syndicate",
+            "received_on": today - timedelta(days=40),
+            "evidence": "Share allotment (form SH01) filed at Companies House",
+        },
+    )
+    report(
+        fellow=fellow,
+        kind="patients",
+        actor=user,
+        data={
+            "venture": venture,
+            "patients": 4_200,
+            "period_start": today - timedelta(days=400),
+            "period_end": today - timedelta(days=35),
+            "how_counted": "Patients triaged with the tool in the two pilot departments",
+            "evidence": "Monthly usage report from the trust's information team",
+        },
+    )
+    prize = report(
+        fellow=fellow,
+        kind="funding",
+        actor=user,
+        data={
+            "venture": venture,
+            "kind": "prize",
+            "amount": Decimal("5000"),
+            "source": "Regional innovation awards",
+            "received_on": date(2018, 11, 20),
+        },
+    )
+    services.outcome_reject(
+        record=prize,
+        actor=staff,
+        reason="We could not find this award: add a link to the announcement or the letter.",
+    )
