@@ -827,10 +827,13 @@ def _lerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
     return b - diff * (1 - t) if t >= 0.5 else a + diff * t
 
 
-def _quantiles_with_zeros(values: np.ndarray, n_zeros: int) -> np.ndarray:
+def _quantiles_with_zeros(
+    values: np.ndarray, n_zeros: int, nonnegative: bool | None = None
+) -> np.ndarray:
     """QUANTILES along axis 1 of ``values`` (years, n) joined by ``n_zeros`` zero draws, without
     building the joined array: a venture's failed draws are zeros, often most of them, so only
-    its successful draws are partitioned or sorted. Same results as numpy.quantile ('linear')."""
+    its successful draws are partitioned or sorted. Same results as numpy.quantile ('linear').
+    ``nonnegative`` says the values cannot be negative (None: look)."""
     years, n = values.shape
     total = n + n_zeros
     if n == 0:
@@ -841,7 +844,7 @@ def _quantiles_with_zeros(values: np.ndarray, n_zeros: int) -> np.ndarray:
         lo = math.floor(h)
         positions.append((lo, min(lo + 1, total - 1), h - lo))
 
-    if (values >= 0).all():
+    if nonnegative or (nonnegative is None and (values >= 0).all()):
         # Sorted, the joined draws are the zeros then the sorted values.
         needed = sorted({j - n_zeros for lo, hi, _ in positions for j in (lo, hi) if j >= n_zeros})
         stats: dict[int, np.ndarray] = {}
@@ -1133,18 +1136,19 @@ def forecast_portfolio(
     settings: ForecastSettings | None = None,
     *,
     seed: int | None = None,
-    per_venture: bool = True,
+    per_venture: bool = False,
     skip_incomplete: bool = False,
     chunk_ventures: int | None = None,
 ) -> PortfolioForecast:
     """Forecast a portfolio: each venture's draws are simulated (its own stream, see the module
     docstring), summed draw by draw into the portfolio's draws, and the percentiles taken from
-    the sums. Works through the ventures in chunks (``chunk_ventures``, by default sized to
-    about 64 MiB) so memory stays bounded whatever the number of ventures.
+    the sums. Works through the ventures in chunks (``chunk_ventures``; by default sized to
+    about 32 MiB) so memory stays bounded whatever the number of ventures.
 
-    ``per_venture`` also summarises each venture (identical to ``forecast(venture)`` with the
-    same seed). Ventures with missing inputs raise MissingInputsError listing every one of
-    them, or, with ``skip_incomplete``, are left out and listed in ``excluded``.
+    ``per_venture`` also summarises each venture (the same as ``forecast(venture)`` with the
+    same seed), at about twice the cost of the total alone (see benchmarks/forecast.py).
+    Ventures with missing inputs raise MissingInputsError listing every one of them, or, with
+    ``skip_incomplete``, are left out and listed in ``excluded``.
     """
     settings = settings or ForecastSettings()
     seed = _check_seed(seed)
@@ -1206,9 +1210,10 @@ def _venture_summary(
     n_draws = settings.draws
     zeros = n_draws - (hi - lo)
 
-    def band(values: np.ndarray) -> Band:
+    def band(values: np.ndarray, nonnegative: bool | None = None) -> Band:
         # The mean over all draws: failed draws add zero to the sum.
-        return Band.of(values.sum(axis=1) / n_draws, _quantiles_with_zeros(values, zeros))
+        quantiles = _quantiles_with_zeros(values, zeros, nonnegative)
+        return Band.of(values.sum(axis=1) / n_draws, quantiles)
 
     patients = chunk.patients[:, lo:hi]
     qalys = qalys_dc = savings = savings_dc = None
@@ -1224,8 +1229,8 @@ def _venture_summary(
         inputs=(venture,),
         ventures=1,
         share_with_patients=float(np.count_nonzero(patients.sum(axis=0) > 0) / n_draws),
-        patients=band(patients),
-        patients_cumulative=band(_cumulative(patients, axis=0)),
+        patients=band(patients, True),
+        patients_cumulative=band(_cumulative(patients, axis=0), True),
         ventures_with_qalys=int(qalys is not None),
         ventures_with_savings=int(savings is not None),
         **_benefit_bands(settings, qalys, qalys_dc, savings, savings_dc),

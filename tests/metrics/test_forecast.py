@@ -237,6 +237,7 @@ def pilots(n=10, **overrides):
 def test_a_programme_sums_draws_then_takes_percentiles():
     ventures = pilots()
     result = forecast_portfolio(ventures, seed=SEED)
+    assert result.ventures is None  # per-venture summaries only when asked for
     separately = [simulate(v, seed=SEED) for v in ventures]
     summed = sum(separately)
     assert isinstance(summed, Draws)
@@ -277,7 +278,7 @@ def test_per_venture_summaries_of_a_portfolio_equal_each_venture_forecast_alone(
         venture(8, success_probability=0.0),
         venture(9, success_probability=1.0, qalys_per_patient=0.05, savings_per_patient=200),
     ]
-    result = forecast_portfolio(ventures, seed=SEED, chunk_ventures=3)
+    result = forecast_portfolio(ventures, seed=SEED, chunk_ventures=3, per_venture=True)
     assert list(result.ventures) == [v.key for v in ventures]
     for v in ventures:
         alone = forecast(v, seed=SEED)
@@ -296,7 +297,10 @@ def test_per_venture_summaries_of_a_portfolio_equal_each_venture_forecast_alone(
 
 def test_the_chunk_size_does_not_change_the_result():
     ventures = pilots(7, qalys_per_patient=(0.01, 0.02, 0.05))
-    results = [forecast_portfolio(ventures, seed=SEED, chunk_ventures=c) for c in (1, 3, None)]
+    results = [
+        forecast_portfolio(ventures, seed=SEED, chunk_ventures=c, per_venture=True)
+        for c in (1, 3, None)
+    ]
     for other in results[1:]:
         assert other.ventures == results[0].ventures
         np.testing.assert_allclose(other.draws.patients, results[0].draws.patients, rtol=1e-12)
@@ -323,7 +327,7 @@ def test_a_portfolio_counts_only_the_ventures_that_give_a_benefit():
         fixed_venture(2),
         fixed_venture(3, savings_per_patient=100),
     ]
-    result = forecast_portfolio(ventures, seed=SEED)
+    result = forecast_portfolio(ventures, seed=SEED, per_venture=True)
     one = bass_patients_by_year(0.75, 40, 250)
     np.testing.assert_allclose(result.total.patients.mean, 3 * one, rtol=1e-12)
     np.testing.assert_allclose(result.total.qalys.mean, 0.1 * one, rtol=1e-12)
@@ -353,14 +357,14 @@ def test_no_seed_draws_one_and_keeps_it_so_the_run_can_be_repeated():
 
 def test_adding_or_reordering_ventures_does_not_change_the_others_draws():
     a, b, c = venture(11, success_probability=0.35), venture(12), venture(13)
-    before = forecast_portfolio([a, b], seed=SEED)
-    after = forecast_portfolio([c, b, a], seed=SEED)
+    before = forecast_portfolio([a, b], seed=SEED, per_venture=True)
+    after = forecast_portfolio([c, b, a], seed=SEED, per_venture=True)
     assert after.ventures[11] == before.ventures[11]
     assert after.ventures[12] == before.ventures[12]
     # Without keys, a venture's stream is its position: appending keeps the others.
     x, y = venture(None), venture(None, success_probability=0.5)
-    first = forecast_portfolio([x, y], seed=SEED)
-    appended = forecast_portfolio([x, y, venture(None)], seed=SEED)
+    first = forecast_portfolio([x, y], seed=SEED, per_venture=True)
+    appended = forecast_portfolio([x, y, venture(None)], seed=SEED, per_venture=True)
     assert appended.ventures[0] == first.ventures[0] and appended.ventures[1] == first.ventures[1]
 
 
@@ -560,7 +564,9 @@ def test_a_portfolio_with_incomplete_ventures_lists_them_or_leaves_them_out():
             ],
         }
     ]
-    result = forecast_portfolio([complete, incomplete], seed=SEED, skip_incomplete=True)
+    result = forecast_portfolio(
+        [complete, incomplete], seed=SEED, skip_incomplete=True, per_venture=True
+    )
     assert list(result.ventures) == [1]
     assert result.excluded == tuple(caught.value.ventures)
     assert result.total.patients == forecast(complete, seed=SEED).patients
@@ -601,7 +607,7 @@ def test_a_forecast_is_json_and_comes_back_the_same():
 
 
 def test_a_portfolio_forecast_is_json():
-    result = forecast_portfolio(pilots(3), ForecastSettings(draws=500), seed=SEED)
+    result = forecast_portfolio(pilots(3), ForecastSettings(draws=500), seed=SEED, per_venture=True)
     stored = json.loads(json.dumps(result.to_dict()))
     assert [v["key"] for v in stored["ventures"]] == [0, 1, 2]
     assert len(stored["inputs"]) == 3
