@@ -525,7 +525,8 @@ def bass_integral(x: Any, p: float = 0.03, q: float = 0.38) -> Any:
     x = np.maximum(np.asarray(x, dtype=float), 0.0)
     b = q / p
     result = x + (np.log(1.0 + b * np.exp(-(p + q) * x)) - np.log(1.0 + b)) / q
-    result = np.maximum(result, 0.0)  # rounding can leave -1e-16 right after launch
+    # Exactly 0 before launch, and never the -1e-16 that rounding can leave just after it.
+    result = np.where(x > 0, np.maximum(result, 0.0), 0.0)
     return float(result) if result.ndim == 0 else result
 
 
@@ -936,6 +937,18 @@ def _triangular(u: np.ndarray, estimate: Triangular | None) -> np.ndarray:
     return np.where(lower, low + root, high - root)
 
 
+def _rank_by(u: np.ndarray, draws: np.ndarray, draw_bits: int) -> np.ndarray:
+    """``draws`` ordered by ``u`` (uniforms in [0, 1)). Sorts one uint64 per draw, the top bits
+    of u above the draw's number, which is quicker than an argsort; u equal in their top
+    64 - draw_bits bits (about one chance in 10^8 a run) are ordered by draw number."""
+    keys = (u * float(1 << (64 - draw_bits))).astype(np.uint64)
+    keys <<= np.uint64(draw_bits)
+    keys |= draws.astype(np.uint64)
+    keys.sort()
+    keys &= np.uint64((1 << draw_bits) - 1)
+    return keys.astype(np.intp)
+
+
 def _simulate_chunk(block: Sequence[_Resolved], settings: ForecastSettings, seed: int) -> _Chunk:
     """Simulates a chunk of ventures; see _Chunk for the layout of the result.
 
@@ -956,6 +969,7 @@ def _simulate_chunk(block: Sequence[_Resolved], settings: ForecastSettings, seed
     qalys_each = np.zeros(capacity) if with_qalys else None
     savings_each = np.zeros(capacity) if with_savings else None
     u = np.empty(n_draws)
+    draw_bits = max(1, (n_draws - 1).bit_length())
     n = 0
     # The loop over ventures works on one venture's draws at a time, which stay in the CPU's
     # cache; the arithmetic over years below is vectorised over the whole chunk.
@@ -968,7 +982,7 @@ def _simulate_chunk(block: Sequence[_Resolved], settings: ForecastSettings, seed
             continue
         counts[j] = m
         v, part = r.venture, slice(n, n + m)
-        draw[part] = hits[np.argsort(u[hits])]
+        draw[part] = _rank_by(u[hits], hits, draw_bits)
         triples = rng.random((m, 3))
         delay[part] = _triangular(triples[:, 0], v.launch_delay)
         sites[part] = _triangular(triples[:, 1], v.market_potential)
@@ -997,31 +1011,33 @@ def _bass_patients(
     """Patients in years 1..horizon, shaped (horizon, draws): scale·(G(k - d) - G(k - 1 - d)),
     G the closed-form integral of F (see bass_integral).
 
-    e^-a(k-d) is computed as e^-a(1-d)·(e^-a)^(k-1), one exp per draw rather than one per draw
-    and year; clipped at 1 where k ≤ d, it makes G exactly 0 there. In-place operations keep
-    the temporaries to two arrays."""
+    Computed as (scale/q)·(H(k - d) - H(k - 1 - d)) with H(x) = q·x + ln(1 + b·e^-(p+q)x) for
+    x ≥ 0 (= q·G(x) + ln(1 + b)); b·e^-(p+q)(k-d) is b·e^-(p+q)(1-d) times e^-(p+q)(k-1), one
+    exp per draw rather than one per draw and year, and capped at b where k ≤ d, so that
+    H(k - d) there is exactly H(0), by the very same operations, and the year exactly 0."""
     a, b = p + q, q / p
-    log_full = math.log(1.0 + b)  # the same expression as below, so that G(0) is exactly 0
     step = math.exp(-a)
     n = delay.size
-    e = np.exp(-a * (1.0 - delay))
+    be = np.exp(-a * (1.0 - delay))
+    be *= b
+    per_unit = scale / q
+    qd = q * delay
     patients = np.empty((horizon, n))
-    previous, g, tmp = np.zeros(n), np.empty(n), np.empty(n)
+    previous, h = np.empty(n), np.empty(n)
+    np.log(np.full(n, 1.0 + b), out=previous)  # H(0)
+    tmp = np.empty(n)
     for k in range(1, horizon + 1):
-        np.subtract(k, delay, out=g)
-        np.maximum(g, 0.0, out=g)
-        np.minimum(e, 1.0, out=tmp)
-        tmp *= b
+        np.subtract(q * k, qd, out=h)
+        np.maximum(h, 0.0, out=h)
+        np.minimum(be, b, out=tmp)
         tmp += 1.0
         np.log(tmp, out=tmp)
-        tmp -= log_full
-        tmp /= q
-        g += tmp
-        np.maximum(g, previous, out=g)  # G never decreases; rounding could say otherwise
-        np.subtract(g, previous, out=patients[k - 1])
-        patients[k - 1] *= scale
-        previous, g = g, previous
-        e *= step
+        h += tmp
+        np.maximum(h, previous, out=h)  # H never decreases; rounding could say otherwise
+        np.subtract(h, previous, out=patients[k - 1])
+        patients[k - 1] *= per_unit
+        previous, h = h, previous
+        be *= step
     return patients
 
 

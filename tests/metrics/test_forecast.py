@@ -24,6 +24,7 @@ from metrics.forecast import (
     Triangular,
     VentureInputs,
     _quantiles_with_zeros,
+    _rank_by,
     bass_cdf,
     bass_integral,
     bass_patients_by_year,
@@ -305,6 +306,15 @@ def test_the_chunk_size_does_not_change_the_result():
         assert other.ventures == results[0].ventures
         np.testing.assert_allclose(other.draws.patients, results[0].draws.patients, rtol=1e-12)
         np.testing.assert_allclose(other.draws.qalys, results[0].draws.qalys, rtol=1e-12)
+
+
+def test_successes_are_ranked_by_their_uniform():
+    rng = np.random.default_rng(5)
+    for n_draws in (1, 10, 10_000, 1_000_000):
+        draws = np.sort(rng.choice(n_draws, size=min(n_draws, 3000), replace=False))
+        u = rng.random(draws.size) * 0.4
+        bits = max(1, (n_draws - 1).bit_length())
+        np.testing.assert_array_equal(_rank_by(u, draws, bits), draws[np.argsort(u)])
 
 
 def test_quantiles_of_successes_padded_with_zeros_match_numpy():
