@@ -4,25 +4,81 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0004_event_kind'),
+        ("notifications", "0004_event_kind"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('announcement', 'Announcements from the programme team'), ('membership', 'People joining through your invitations'), ('invitation', 'Invitations to join a programme'), ('security', 'Security notices about your account'), ('sign_off_request', 'Requests to sign off a record'), ('reminder', 'Reminders of meetings and events'), ('mentorship', 'Mentor matches and changes to them'), ('application', 'Your application to a programme'), ('connection', 'Networking connection requests'), ('event', 'Your events: places from the waiting list, changes and cancellations'), ('outcome', 'Your outcomes: verified, or returned with a reason'), ('digest', 'Your daily digest')], max_length=32),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("announcement", "Announcements from the programme team"),
+                    ("membership", "People joining through your invitations"),
+                    ("invitation", "Invitations to join a programme"),
+                    ("security", "Security notices about your account"),
+                    ("sign_off_request", "Requests to sign off a record"),
+                    ("reminder", "Reminders of meetings and events"),
+                    ("mentorship", "Mentor matches and changes to them"),
+                    ("application", "Your application to a programme"),
+                    ("connection", "Networking connection requests"),
+                    (
+                        "event",
+                        "Your events: places from the waiting list, changes and cancellations",
+                    ),
+                    ("outcome", "Your outcomes: verified, or returned with a reason"),
+                    ("digest", "Your daily digest"),
+                ],
+                max_length=32,
+            ),
         ),
         migrations.AlterField(
-            model_name='outboxmessage',
-            name='kind',
-            field=models.CharField(choices=[('announcement', 'Announcements from the programme team'), ('membership', 'People joining through your invitations'), ('invitation', 'Invitations to join a programme'), ('security', 'Security notices about your account'), ('sign_off_request', 'Requests to sign off a record'), ('reminder', 'Reminders of meetings and events'), ('mentorship', 'Mentor matches and changes to them'), ('application', 'Your application to a programme'), ('connection', 'Networking connection requests'), ('event', 'Your events: places from the waiting list, changes and cancellations'), ('outcome', 'Your outcomes: verified, or returned with a reason'), ('digest', 'Your daily digest')], max_length=32),
+            model_name="outboxmessage",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("announcement", "Announcements from the programme team"),
+                    ("membership", "People joining through your invitations"),
+                    ("invitation", "Invitations to join a programme"),
+                    ("security", "Security notices about your account"),
+                    ("sign_off_request", "Requests to sign off a record"),
+                    ("reminder", "Reminders of meetings and events"),
+                    ("mentorship", "Mentor matches and changes to them"),
+                    ("application", "Your application to a programme"),
+                    ("connection", "Networking connection requests"),
+                    (
+                        "event",
+                        "Your events: places from the waiting list, changes and cancellations",
+                    ),
+                    ("outcome", "Your outcomes: verified, or returned with a reason"),
+                    ("digest", "Your daily digest"),
+                ],
+                max_length=32,
+            ),
         ),
         migrations.AlterField(
-            model_name='preference',
-            name='kind',
-            field=models.CharField(choices=[('announcement', 'Announcements from the programme team'), ('membership', 'People joining through your invitations'), ('invitation', 'Invitations to join a programme'), ('security', 'Security notices about your account'), ('sign_off_request', 'Requests to sign off a record'), ('reminder', 'Reminders of meetings and events'), ('mentorship', 'Mentor matches and changes to them'), ('application', 'Your application to a programme'), ('connection', 'Networking connection requests'), ('event', 'Your events: places from the waiting list, changes and cancellations'), ('outcome', 'Your outcomes: verified, or returned with a reason'), ('digest', 'Your daily digest')], max_length=32),
+            model_name="preference",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("announcement", "Announcements from the programme team"),
+                    ("membership", "People joining through your invitations"),
+                    ("invitation", "Invitations to join a programme"),
+                    ("security", "Security notices about your account"),
+                    ("sign_off_request", "Requests to sign off a record"),
+                    ("reminder", "Reminders of meetings and events"),
+                    ("mentorship", "Mentor matches and changes to them"),
+                    ("application", "Your application to a programme"),
+                    ("connection", "Networking connection requests"),
+                    (
+                        "event",
+                        "Your events: places from the waiting list, changes and cancellations",
+                    ),
+                    ("outcome", "Your outcomes: verified, or returned with a reason"),
+                    ("digest", "Your daily digest"),
+                ],
+                max_length=32,
+            ),
         ),
     ]
