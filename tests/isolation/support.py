@@ -6,13 +6,14 @@ new route or a new tenant-owned model is covered by the suite without anyone rem
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import models
+from django.db import connection, models
 from django.urls import URLResolver, get_resolver
 from django_scopes import scopes_disabled
 
@@ -113,12 +114,55 @@ def local_app_labels() -> set[str]:
     }
 
 
+def _postgresql_snapshot(programme: Programme) -> dict[str, list[dict]]:
+    """The same rows as below in one round trip: each table's rows as JSON, all tables in one
+    UNION ALL. The suite takes a snapshot before and after every request of every actor, so
+    one query instead of one per model keeps it quick as the models grow."""
+    user_model = get_user_model()
+    parts, params = [], []
+
+    def add(label: str, select_from: str, *args) -> None:
+        parts.append(
+            f"(SELECT %s AS label, t.id AS pk, row_to_json(t)::text AS data {select_from})"
+        )
+        params.extend([label, *args])
+
+    add("cohort.Programme", f'FROM "{Programme._meta.db_table}" t WHERE t.id = %s', programme.pk)
+    for model in tenant_models():
+        add(
+            model._meta.label,
+            f'FROM "{model._meta.db_table}" t WHERE t.programme_id = %s',
+            programme.pk,
+        )
+    membership = apps.get_model("cohort", "Membership")._meta.db_table
+    add(
+        "accounts.User (members)",
+        f'FROM "{user_model._meta.db_table}" t WHERE t.id IN '
+        f'(SELECT user_id FROM "{membership}" WHERE programme_id = %s)',
+        programme.pk,
+    )
+    snapshot: dict[str, list[dict]] = {"cohort.Programme": []}
+    snapshot.update({m._meta.label: [] for m in tenant_models()})
+    snapshot["accounts.User (members)"] = []
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts) + " ORDER BY label, pk", params)
+        for label, _pk, row in cursor.fetchall():
+            values = json.loads(row)
+            if label == "accounts.User (members)":
+                # last_login moves only for whoever signs in.
+                values.pop("last_login", None)
+            snapshot[label].append(values)
+    return snapshot
+
+
 def programme_snapshot(programme: Programme) -> dict[str, list[dict]]:
     """Every row of the programme, model by model, in a stable order.
 
     Taken twice around a request and compared: a row of the programme that was created,
     changed, deleted or moved to another programme shows up as a difference.
     """
+    if connection.vendor == "postgresql":
+        return _postgresql_snapshot(programme)
     user_model = get_user_model()
     with scopes_disabled():
         snapshot = {

@@ -525,6 +525,7 @@ POST_PAYLOADS: dict[str, dict[str, Any] | Callable[[dict[str, Any]], dict[str, A
         "connection": "in_app",
         "reminder": "in_app",
         "event": "in_app",
+        "outcome": "in_app",
     },
     # A confirmation of a preview token that is not in the poster's session.
     "cohort:people_import": {"import_token": "not-a-preview-of-yours"},

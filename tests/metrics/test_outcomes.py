@@ -265,9 +265,11 @@ def test_nobody_else_reaches_a_fellows_records(
     edit = _url("metrics:outcome_edit", kind="funding", record_uuid=record.uuid)
     assert client_for(other).get(edit).status_code == 404
     assert client_for(mentor_a).get(edit).status_code == 404
-    assert (
-        client_for(mentor_a).get(_url("metrics:outcome_report", kind="funding")).status_code == 404
+    # A mentor is told that fellows report outcomes (a redirect), and nothing is written.
+    refused = client_for(mentor_a).post(
+        _url("metrics:outcome_report", kind="funding"), {"kind": "grant", "amount": "5"}
     )
+    assert refused.status_code == 302
     assert (
         client_for(other)
         .post(_url("metrics:outcome_verify", kind="funding", record_uuid=record.uuid))

@@ -118,6 +118,8 @@ def test_preferences_page_saves_choices(client_for, fellow_a, programme_a):
             "mentorship": "digest",
             "connection": "in_app",
             "reminder": "immediately",
+            "event": "immediately",
+            "outcome": "digest",
         },
         follow=True,
     )
@@ -130,6 +132,8 @@ def test_preferences_page_saves_choices(client_for, fellow_a, programme_a):
         "mentorship": "digest",
         "connection": "in_app",
         "reminder": "immediately",
+        "event": "immediately",
+        "outcome": "digest",
     }
 
 
