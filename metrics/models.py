@@ -69,10 +69,6 @@ class OutcomeRecord(models.Model):
         abstract = True
         ordering = ["-reported_at", "-id"]
 
-    @property
-    def is_verified(self) -> bool:
-        return self.status == OutcomeStatus.VERIFIED
-
     def clean(self):
         errors = {}
         if self.venture_id and self.fellow_id and self.venture.fellow_id != self.fellow_id:

@@ -21,6 +21,7 @@ from cohort.views import ensure_errors_shown, role_required
 
 from .forms import QueueFilterForm, RejectForm, outcome_form_class
 from .models import OutcomeStatus
+from .selectors import waiting_counts
 from .services import (
     OUTCOME_KINDS,
     StaleOutcome,
@@ -259,7 +260,6 @@ def queue_view(request, programme_slug):
     kinds = [OUTCOME_KINDS[filters["kind"]]] if filters.get("kind") else OUTCOME_KINDS.values()
     status = filters.get("status") or OutcomeStatus.REPORTED
     rows = []
-    waiting = {}
     for kind in kinds:
         records = kind.model.objects.filter(programme=programme).select_related(
             "fellow__user", "fellow__cohort", "venture", "verified_by"
@@ -271,10 +271,7 @@ def queue_view(request, programme_slug):
         for record in records.order_by("-reported_at", "-pk")[:500]:
             record.outcome_kind = kind
             rows.append(record)
-    for kind in OUTCOME_KINDS.values():
-        waiting[kind.slug] = kind.model.objects.filter(
-            programme=programme, status=OutcomeStatus.REPORTED
-        ).count()
+    waiting = waiting_counts(programme=programme)
     rows.sort(key=lambda r: r.reported_at, reverse=True)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     verified_funding = (

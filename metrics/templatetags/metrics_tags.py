@@ -8,6 +8,7 @@ from cohort.models import Role
 from cohort.selectors import fellow_for_user
 
 from ..models import OutcomeStatus
+from ..selectors import waiting_counts
 from ..services import OUTCOME_KINDS, outcome_update_due, quarter_label
 
 register = template.Library()
@@ -46,8 +47,5 @@ def staff_outcomes_waiting(context):
     programme = request.programme
     if Role.STAFF not in request.roles:
         return {"waiting": 0}
-    waiting = sum(
-        kind.model.objects.filter(programme=programme, status=OutcomeStatus.REPORTED).count()
-        for kind in OUTCOME_KINDS.values()
-    )
+    waiting = sum(waiting_counts(programme=programme).values())
     return {"waiting": waiting, "programme": programme}
