@@ -124,8 +124,9 @@ def format_value(value: float, unit: str = "count") -> str:
     return f"{sign}{_trim(size, 0 if size >= 100 else 1)}"
 
 
-def nice_ticks(low: float, high: float, *, max_ticks: int = 6, whole: bool = False) -> list:
-    """Axis ticks at 1, 2 or 5 times a power of ten, covering [low, high] and always including 0.
+def nice_ticks(low: float, high: float, *, max_ticks: int = 7, whole: bool = False) -> list:
+    """Axis ticks at 1, 2 or 5 times a power of ten, covering [low, high] and always including 0:
+    the finest such step that needs no more than `max_ticks` ticks.
 
     >>> nice_ticks(0, 37)
     [0, 10, 20, 30, 40]
@@ -133,17 +134,25 @@ def nice_ticks(low: float, high: float, *, max_ticks: int = 6, whole: bool = Fal
     low, high = min(low, 0.0), max(high, 0.0)
     if high == low:
         high = low + 1
-    raw = (high - low) / max(max_ticks - 1, 1)
-    magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw * (1 - 1e-9))
-    if whole:
-        step = max(step, 1)
-    first, last = math.floor(low / step + 1e-9), math.ceil(high / step - 1e-9)
+    magnitude = 10 ** math.floor(math.log10((high - low) / max(max_ticks - 1, 1)))
+    for step in (m * magnitude * 10**k for k in (0, 1, 2) for m in (1, 2, 5)):
+        if whole and step < 1:
+            continue
+        first, last = math.floor(low / step + 1e-9), math.ceil(high / step - 1e-9)
+        if last - first + 1 <= max_ticks:
+            break
     ticks = []
     for k in range(first, last + 1):
         tick = round(k * step, 10)
         ticks.append(int(tick) if tick == int(tick) else tick)
     return ticks
+
+
+def _axis_ticks(low: float, high: float, unit: str, *, length: float, spacing: float) -> list:
+    """Nice ticks for an axis `length` px long, at least `spacing` px apart so their labels
+    never crowd: a short plot under a tall legend gets fewer ticks."""
+    most = max(3, min(7, int(length // spacing) + 1))
+    return nice_ticks(low, high, max_ticks=most, whole=unit in _WHOLE_UNITS)
 
 
 # ----------------------------------------------------------------------------- SVG pieces
@@ -243,6 +252,17 @@ def _segments(values: Sequence[float | None]) -> list[list[int]]:
     if current:
         runs.append(current)
     return runs
+
+
+def _marked(values: Sequence[float | None], *, spacing: float) -> list[int]:
+    """Indexes that get a marker. Dense lines mark every k-th point (markers 8 px across would
+    merge into a smear), but always the ends of each run and any lone point, which has no
+    line and would otherwise not show at all."""
+    every = max(1, math.ceil(16 / spacing)) if spacing > 0 else 1
+    marked = []
+    for run in _segments(values):
+        marked.extend(i for i in run if i == run[0] or i == run[-1] or (i - run[0]) % every == 0)
+    return marked
 
 
 def _chart_id(kind: str, chart_id: str | None, arguments: dict) -> str:
@@ -495,14 +515,14 @@ def line_chart(
 
     low = min([*every_value, 0.0] + ([target] if target is not None else []))
     high = max([*every_value, 0.0] + ([target] if target is not None else []))
-    ticks = nice_ticks(low, high, whole=unit in _WHOLE_UNITS)
-    tick_width = max(_text_width(format_value(t, unit)) for t in ticks)
-    left = max(40, tick_width + 12)
-    right = width - 16
     top = (legend_height + 18) if show_legend else 12
     bottom_space = 28
     height = max(height, top + bottom_space + 80)
     bottom = height - bottom_space
+    ticks = _axis_ticks(low, high, unit, length=bottom - top, spacing=24)
+    tick_width = max(_text_width(format_value(t, unit)) for t in ticks)
+    left = max(40, tick_width + 12)
+    right = width - 16
     plot_w = right - left
     t0, t1 = ticks[0], ticks[-1]
 
@@ -533,9 +553,23 @@ def line_chart(
             )
         )
         text = f"{target_label}: {format_value(target, unit)}"
-        # Above the line unless that would leave the plot.
+        # Above the line unless that would leave the plot; drawn after the data, on a white
+        # backing, so that no line or marker makes it unreadable.
         ty = y - 6 if y - 6 - FONT_SIZE > top - 12 else y + 16
-        body.append(_label(right, ty, text, anchor="end"))
+        target_text = [
+            _el(
+                "rect",
+                {
+                    "x": float(right - _text_width(text) - 4),
+                    "y": float(ty - FONT_SIZE),
+                    "width": float(_text_width(text) + 4),
+                    "height": float(FONT_SIZE + 4),
+                    "fill": "#ffffff",
+                    "fill-opacity": "0.85",
+                },
+            ),
+            _label(right, ty, text, anchor="end"),
+        ]
 
     for k, (s, values) in enumerate(zip(series, lines, strict=True)):
         colour = PALETTE[k]
@@ -556,13 +590,16 @@ def line_chart(
                     )
                 )
         group.extend(
-            _marker(MARKERS[k], xs[i], sy(v), colour) for i, v in enumerate(values) if v is not None
+            _marker(MARKERS[k], xs[i], sy(values[i]), colour)
+            for i in _marked(values, spacing=xs[1] - xs[0] if n > 1 else width)
         )
         group.append("</g>")
         body.extend(group)
 
     if projected is not None:
         body.extend(_projection(projected, lines[0] if lines else [], xs, sy))
+    if target is not None:
+        body.extend(target_text)
 
     return _svg(ident=ident, title=title, desc=desc, width=width, height=height, body=body)
 
@@ -588,10 +625,10 @@ def _projection(projected, actual, xs, sy) -> list:
                 },
             )
         )
+    spacing = xs[1] - xs[0] if len(xs) > 1 else 100
     markup.extend(
-        _marker(MARKERS[0], xs[i], sy(v), PALETTE[0], hollow=True)
-        for i, v in enumerate(projected)
-        if v is not None
+        _marker(MARKERS[0], xs[i], sy(projected[i]), PALETTE[0], hollow=True)
+        for i in _marked(projected, spacing=spacing)
     )
     markup.append("</g>")
     return markup
@@ -674,9 +711,9 @@ def bar_chart(
     desc = _join_desc(description, f"{head}. {summary}.")
 
     present = [v for v in clean if v is not None]
-    ticks = nice_ticks(min(present, default=0), max(present, default=0), whole=unit in _WHOLE_UNITS)
+    span = (min(present, default=0), max(present, default=0))
     draw = _horizontal_bars if horizontal else _vertical_bars
-    body, height = draw(labels, clean, texts, ticks, unit, height, width, colour)
+    body, height = draw(labels, clean, texts, span, unit, height, width, colour)
     return _svg(ident=ident, title=title, desc=desc, width=width, height=height, body=body)
 
 
@@ -696,7 +733,7 @@ def _wrap(text: str, chars: int, lines: int = 2) -> list[str]:
     return [s if len(s) <= chars else s[: max(chars - 1, 1)] + "…" for s in out]
 
 
-def _horizontal_bars(labels, values, texts, ticks, unit, height, width, colour):
+def _horizontal_bars(labels, values, texts, span, unit, height, width, colour):
     label_chars = max(6, int(width * 0.35 / CHAR_WIDTH))
     wrapped = [_wrap(label, label_chars) for label in labels]
     label_w = max(_text_width(line) for lines in wrapped for line in lines) + 12
@@ -709,6 +746,8 @@ def _horizontal_bars(labels, values, texts, ticks, unit, height, width, colour):
         row = max((height - top - axis_space) / n, 16)
     height = top + row * n + axis_space
     left, right = label_w, width - value_w - 8
+    widest_tick = max(_text_width(format_value(v, unit)) for v in span)
+    ticks = _axis_ticks(*span, unit, length=right - left, spacing=max(40, widest_tick + 16))
     t0, t1 = ticks[0], ticks[-1]
 
     def sx(v):
@@ -758,11 +797,12 @@ def _horizontal_bars(labels, values, texts, ticks, unit, height, width, colour):
     return body, height
 
 
-def _vertical_bars(labels, values, texts, ticks, unit, height, width, colour):
+def _vertical_bars(labels, values, texts, span, unit, height, width, colour):
     height = height or 240
+    top, bottom = 24, height - 28
+    ticks = _axis_ticks(*span, unit, length=bottom - top, spacing=24)
     tick_w = max(_text_width(format_value(t, unit)) for t in ticks)
-    left, right, top = max(40, tick_w + 12), width - 16, 24
-    bottom = height - 28
+    left, right = max(40, tick_w + 12), width - 16
     n = len(labels)
     t0, t1 = ticks[0], ticks[-1]
 
@@ -906,12 +946,12 @@ def fan_chart(
         items.append(("Verified actual", _actual_swatch))
     legend, legend_height = _legend(items, x0=8, y0=14, width=width)
 
-    ticks = nice_ticks(min(every_value), max(every_value), whole=unit in _WHOLE_UNITS)
-    tick_width = max(_text_width(format_value(t, unit)) for t in ticks)
-    left, right = max(40, tick_width + 12), width - 16
     top = legend_height + 18
     height = max(height, top + 28 + 80)
     bottom = height - 28
+    ticks = _axis_ticks(min(every_value), max(every_value), unit, length=bottom - top, spacing=24)
+    tick_width = max(_text_width(format_value(t, unit)) for t in ticks)
+    left, right = max(40, tick_width + 12), width - 16
     t0, t1 = ticks[0], ticks[-1]
 
     def sy(v):
@@ -979,8 +1019,9 @@ def fan_chart(
                     },
                 )
             )
+    spacing = xs[1] - xs[0] if n > 1 else width
     body.extend(
-        _marker("circle", xs[i], sy(v), PALETTE[0]) for i, v in enumerate(mids) if v is not None
+        _marker("circle", xs[i], sy(mids[i]), PALETTE[0]) for i in _marked(mids, spacing=spacing)
     )
     if actuals is not None:
         body.extend(_actual_marker(xs[i], sy(v)) for i, v in enumerate(actuals) if v is not None)
