@@ -463,3 +463,119 @@ def test_weasyprint_renders_a_page_with_a_chart():
     html = f"<html><body><h1>Report</h1>{funding()}{fan()}</body></html>"
     pdf = weasyprint.HTML(string=html, base_url=None).write_pdf()
     assert pdf.startswith(b"%PDF")
+
+
+# --- crowding, contrast and odd input --------------------------------------------------
+
+
+def contrast(hex_colour, background="#ffffff"):
+    def luminance(colour):
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(hex_colour), luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_every_text_colour_has_at_least_4_5_to_1_contrast_on_white():
+    fills = set()
+    for chart in [
+        *every_chart(),
+        funding(target=10),
+        bar_chart(title="x", labels=["a"], values=[None]),
+    ]:
+        fills |= {el.get("fill") for el in parse(chart).iter(f"{SVG}text")}
+    assert fills and all(contrast(fill) >= 4.5 for fill in fills)
+
+
+def y_tick_labels(root):
+    # Right-aligned text left of the plot (the target label is right-aligned too, at the right).
+    return [
+        el
+        for el in root.iter(f"{SVG}text")
+        if el.get("text-anchor") == "end" and float(el.get("x")) < 100
+    ]
+
+
+def test_y_tick_labels_never_crowd_even_under_a_tall_legend():
+    series = [Series(f"A rather long series name {k}", [k, -k * 10, 60]) for k in range(6)]
+    root = parse(line_chart(title="x", labels=["a", "b", "c"], series=series, target=35))
+    ys = sorted(float(el.get("y")) for el in y_tick_labels(root))
+    assert len(ys) >= 3
+    assert all(b - a >= 24 for a, b in itertools.pairwise(ys))
+
+
+def test_legend_rows_do_not_overlap_and_stay_inside_the_chart():
+    series = [Series(f"A rather long series name {k}", [1, 2]) for k in range(6)]
+    root = parse(line_chart(title="x", labels=["a", "b"], series=series, width=400))
+    names = [el for el in root.iter(f"{SVG}text") if el.text.startswith("A rather")]
+    boxes = [(float(el.get("x")), float(el.get("y"))) for el in names]
+    for x, _ in boxes:
+        assert x + len("A rather long series name 0") * 7 <= 400
+    assert len({y for _, y in boxes}) > 1  # wrapped onto several rows
+    for a, b in itertools.combinations(boxes, 2):
+        assert a[1] != b[1] or abs(a[0] - b[0]) >= len("A rather long series name 0") * 7
+
+
+def test_dense_lines_mark_every_kth_point_but_keep_run_ends_and_lone_points():
+    values = [float(k) for k in range(100)]
+    values[50] = None
+    values[52] = None  # index 51 is a lone point: no line, only its marker shows it
+    root = parse(
+        line_chart(title="x", labels=[str(k) for k in range(100)], series=[Series("s", values)])
+    )
+    group, _ = polylines(root)
+    xs = {round(float(m.get("cx")), 1) for m in group.findall(f"{SVG}circle")}
+    assert 10 < len(xs) < 97
+    ends = [0, 49, 51, 53, 99]
+    plot_left, plot_right = 40, 640 - 16
+    for i in ends:
+        assert round(plot_left + (plot_right - plot_left) * (i + 0.5) / 100, 1) in xs
+
+
+def test_target_label_is_drawn_over_the_data():
+    chart = str(funding(target=500_000))
+    assert chart.rindex("Target: £500k") > chart.rindex("<polyline")
+
+
+def test_projection_markers_are_hollow():
+    root = parse(funding(projection=Series("Projected", [None, None, None, None, 900_000])))
+    group, _ = polylines(root, "projection")
+    markers = group.findall(f"{SVG}circle")
+    assert markers and all(m.get("fill") == "#ffffff" for m in markers)
+
+
+def test_a_single_label_draws_its_marker_without_a_line():
+    root = parse(line_chart(title="x", labels=["2026"], series=[Series("s", [3])]))
+    group, lines = polylines(root)
+    assert not lines and len(group.findall(f"{SVG}circle")) == 1
+    assert "2026" in texts(root)
+
+
+def test_fan_year_without_percentiles_breaks_the_band():
+    root = parse(fan(p10=[0, 20, math.nan, 600, 1_400], p50=[10, 120, None, 2_100, 3_900]))
+    bands = [p for p in root.iter(f"{SVG}polygon") if p.get("data-band") == "p10-p90"]
+    assert len(bands) == 2
+
+
+def test_mismatched_lengths_are_refused():
+    with pytest.raises(ValueError, match="value_labels"):
+        bar_chart(title="x", labels=["a", "b"], values=[1, 2], value_labels=["1"])
+    with pytest.raises(ValueError, match="p90"):
+        fan(p90=[1, 2])
+    with pytest.raises(ValueError, match="style"):
+        Series("x", [1], style="dotted")
+
+
+def test_vertical_suppressed_bar_still_says_so():
+    root = parse(
+        bar_chart(
+            title="x",
+            labels=["a", "b"],
+            values=[12, None],
+            value_labels=["12", "fewer than 5"],
+            horizontal=False,
+        )
+    )
+    assert "fewer than 5" in texts(root) and len(root.findall(f"{SVG}rect")) == 1
