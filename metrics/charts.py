@@ -1,5 +1,9 @@
 """Accessible SVG charts, drawn by hand on the server (DESIGN §12).
 
+Every function returns one inline ``<svg>`` as a ``SafeString``; the same arguments always
+give the same markup. Its element ids derive from a hash of the arguments, so two charts of
+the same data on one page need different ``chart_id`` values (which also prefix the ids).
+
 The same inline ``<svg>`` serves the web page and the PDF (WeasyPrint), so the output sticks
 to basic SVG elements and presentation attributes: no scripts, no CSS classes, no external
 references. No plotting library: we need full control of accessibility, NHS colours and
@@ -167,17 +171,23 @@ def _text_safe(text) -> str:
     return escape(_XML_INVALID.sub("", str(text)))
 
 
-def _el(tag: str, attrs: dict, text: str | None = None) -> str:
+def _open(tag: str, attrs: dict) -> str:
+    """An opening tag, every attribute value escaped (None leaves the attribute out)."""
     parts = [tag]
     for key, value in attrs.items():
         if value is None:
             continue
         if isinstance(value, float):
             value = _n(value)
-        parts.append(f'{key.replace("_", "-")}="{_text_safe(value)}"')
+        parts.append(f'{key}="{_text_safe(value)}"')
+    return f"<{' '.join(parts)}>"
+
+
+def _el(tag: str, attrs: dict, text: str | None = None) -> str:
+    """One element, self-closing unless it has text; all text and values escaped."""
     if text is None:
-        return f"<{' '.join(parts)}/>"
-    return f"<{' '.join(parts)}>{_text_safe(text)}</{tag}>"
+        return _open(tag, attrs)[:-1] + "/>"
+    return f"{_open(tag, attrs)}{_text_safe(text)}</{tag}>"
 
 
 def _label(x, y, text, *, anchor="middle", colour=TEXT, size=FONT_SIZE, weight=None) -> str:
@@ -274,7 +284,7 @@ def _chart_id(kind: str, chart_id: str | None, arguments: dict) -> str:
 
 
 def _svg(*, ident: str, title: str, desc: str, width: int, height: float, body: list) -> SafeString:
-    head = _el(
+    head = _open(
         "svg",
         {
             "xmlns": "http://www.w3.org/2000/svg",
@@ -286,11 +296,11 @@ def _svg(*, ident: str, title: str, desc: str, width: int, height: float, body: 
             "font-family": FONT,
             "font-size": FONT_SIZE,
         },
-    )[:-2]
+    )
     title_el = _el("title", {"id": f"{ident}-title"}, title)
     desc_el = _el("desc", {"id": f"{ident}-desc"}, desc)
     # Every piece was built by _el, which escapes all text and attribute values.
-    return mark_safe(f"{head}>{title_el}{desc_el}{''.join(body)}</svg>")
+    return mark_safe(f"{head}{title_el}{desc_el}{''.join(body)}</svg>")
 
 
 def _no_data(*, ident, title, desc, width, height) -> SafeString:
@@ -467,11 +477,12 @@ def line_chart(
         dict(
             title=title,
             labels=labels,
-            series=series,
+            # Cleaned values, not the objects: numpy's repr elides long arrays.
+            series=[(s.name, s.style, values) for s, values in zip(series, lines, strict=True)],
             unit=unit,
             target=target,
             target_label=target_label,
-            projection=projection,
+            projection=(projection.name, projected) if projection else None,
             height=height,
             width=width,
             description=description,

@@ -579,3 +579,17 @@ def test_vertical_suppressed_bar_still_says_so():
         )
     )
     assert "fewer than 5" in texts(root) and len(root.findall(f"{SVG}rect")) == 1
+
+
+def test_numpy_arrays_from_the_forecast_are_accepted_and_hash_by_value():
+    np = pytest.importorskip("numpy")
+    base = np.linspace(0, 5_000, 2_000)
+    a = base.copy()
+    b = base.copy()
+    b[1_000] += 1  # hidden in the middle of numpy's elided repr
+    labels = [str(k) for k in range(2_000)]
+    one = line_chart(title="x", labels=labels, series=[Series("s", a)])
+    two = line_chart(title="x", labels=labels, series=[Series("s", b)])
+    assert parse(one).get("aria-labelledby") != parse(two).get("aria-labelledby")
+    chart = fan(p10=np.zeros(5), p50=np.arange(5.0), p90=np.arange(5.0) * 2, mean=None)
+    assert "Median (P50)" in texts(parse(chart))
