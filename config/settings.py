@@ -188,6 +188,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "events.tasks.event_reminders_hourly",
         "schedule": crontab(minute=5),
     },
+    # Every programme's metrics, computed at night when nobody is waiting for the pages.
+    "metric-snapshots": {
+        "task": "metrics.tasks.metric_snapshots_nightly",
+        "schedule": crontab(hour=2, minute=15),
+    },
 }
 # A publish that cannot reach the broker gives up fast: the outbox sweep delivers later.
 CELERY_TASK_PUBLISH_RETRY = False

@@ -6,6 +6,9 @@ from .models import (
     CompanyRecord,
     FundingRecord,
     JobsRecord,
+    MetricRun,
+    MetricSnapshot,
+    MetricTarget,
     OutcomeUpdate,
     PartnershipRecord,
     PatientReachRecord,
@@ -73,4 +76,48 @@ class OutcomeUpdateAdmin(ProgrammeScopedAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(MetricRun)
+class MetricRunAdmin(ProgrammeScopedAdmin):
+    """Each computation of the figures: when, who asked, how it went. Read-only: staff ask for
+    a run on the metrics page, and beat runs one every night."""
+
+    list_display = ["created_at", "trigger", "status", "snapshot_count", "finished_at"]
+    list_filter = ["status", "trigger"]
+    list_select_related = ["programme"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(MetricSnapshot)
+class MetricSnapshotAdmin(ProgrammeScopedAdmin):
+    """The computed figures, for looking things up; a run replaces them, so no edits."""
+
+    list_display = ["key", "cohort", "period_start", "period_end", "value", "computed_at"]
+    list_filter = ["key"]
+    list_select_related = ["programme", "cohort"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(MetricTarget)
+class MetricTargetAdmin(ProgrammeScopedAdmin):
+    """The aims for a programme year: staff set them on the targets page (one per metric and
+    year, audited); the admin corrects a value or a note."""
+
+    list_display = ["key", "cohort", "value", "set_by", "updated_at"]
+    list_select_related = ["programme", "cohort", "set_by"]
+    readonly_fields = ["key", "cohort", "set_by", "updated_at"]
+
+    def has_add_permission(self, request):
         return False

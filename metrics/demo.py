@@ -234,3 +234,61 @@ def _demo_fellow(fellow, venture, staff, today) -> None:
         actor=staff,
         reason="We could not find this award: add a link to the announcement or the letter.",
     )
+
+
+# Targets staff set for the first year (what the programme aimed at in 2016/17), so the
+# dashboard shows figures against them; the accelerator's year is under way, so its targets
+# show the projection to the year's end.
+DEMO_TARGETS = {
+    "cep": {
+        "events_attended": Decimal("300"),
+        "new_connections": Decimal("150"),
+        "meetings_on_time": Decimal("90"),
+        "signoff_lag": Decimal("7"),
+        "pdp_fulfilment": Decimal("75"),
+        "milestone_achievement": Decimal("70"),
+    },
+    "accel": {
+        "events_attended": Decimal("40"),
+        "new_connections": Decimal("20"),
+        "meetings_on_time": Decimal("90"),
+        "signoff_lag": Decimal("7"),
+    },
+}
+
+
+@register_seeder(order=95)
+def seed_metric_snapshots(seeder) -> None:
+    """Targets for each programme's first year, then every metric computed, so the staff
+    dashboard has figures at once. Idempotent: targets are set to the same values, and the
+    figures are computed only if the programme has none yet (the nightly job keeps them)."""
+    from cohort.models import Cohort, Programme
+
+    from .models import MetricRun, MetricTarget
+
+    staff = seeder.User.objects.filter(email=STAFF_EMAIL).first()
+    for programme in Programme.objects.filter(slug__in=DEMO_TARGETS).order_by("pk"):
+        with scope(programme=programme):
+            cohort = (
+                Cohort.objects.filter(programme=programme, starts_on__lte=timezone.localdate())
+                .order_by("starts_on")
+                .first()
+            )
+            if cohort is not None:
+                for key, value in DEMO_TARGETS[programme.slug].items():
+                    MetricTarget.objects.update_or_create(
+                        programme=programme,
+                        cohort=cohort,
+                        key=key,
+                        defaults={"value": value, "set_by": staff},
+                    )
+            if not MetricRun.objects.filter(
+                programme=programme, status=MetricRun.Status.DONE
+            ).exists():
+                run = services.metric_snapshots_compute(
+                    programme=programme, trigger=MetricRun.Trigger.DEMO
+                )
+                if seeder.stdout:
+                    seeder.stdout.write(
+                        f"  {programme.slug}: {run.snapshot_count} metric figures computed"
+                    )

@@ -2,6 +2,7 @@ from django import forms
 
 from cohort.models import Cohort, Organisation, Venture
 
+from .definitions import METRICS
 from .models import OutcomeStatus
 from .services import OUTCOME_KINDS
 
@@ -100,3 +101,33 @@ class QueueFilterForm(forms.Form):
             ("", "Every cohort"),
             *((str(c.uuid), c.name) for c in Cohort.objects.filter(programme=programme)),
         ]
+
+
+class TargetsForm(forms.Form):
+    """One optional field per metric counted by month: the aim for the programme year."""
+
+    def __init__(self, *args, existing=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        existing = existing or {}
+        for key, metric in METRICS.items():
+            if metric.family != "period":
+                continue
+            unit = {
+                "gbp": "pounds",
+                "percent": "per cent",
+                "days": "days",
+            }.get(metric.unit, metric.unit if metric.unit != "count" else "number")
+            self.fields[key] = forms.DecimalField(
+                label=metric.label,
+                required=False,
+                min_value=0,
+                max_value=(100 if metric.unit == "percent" else 10_000_000_000),
+                max_digits=14,
+                decimal_places=2,
+                help_text=(
+                    f"In {unit}; "
+                    + ("lower is better. " if not metric.higher_is_better else "")
+                    + "leave empty for no target."
+                ),
+                initial=existing[key].value if key in existing else None,
+            )

@@ -249,3 +249,142 @@ class OutcomeUpdate(models.Model):
 
     def __str__(self):
         return f"{self.fellow} — outcomes to {self.quarter_start:%B %Y}"
+
+
+class MetricRun(models.Model):
+    """One computation of every metric of a programme (nightly by beat, or asked for by staff).
+
+    It records its progress so the page that asked for it can show a progress bar, and the
+    snapshots it wrote point back to it."""
+
+    class Trigger(models.TextChoices):
+        NIGHTLY = "nightly", "Nightly"
+        ON_DEMAND = "on_demand", "Asked for by staff"
+        DEMO = "demo", "Demo data"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting to start"
+        RUNNING = "running", "Computing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="+")
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    steps_total = models.PositiveSmallIntegerField(default=0)
+    steps_done = models.PositiveSmallIntegerField(default=0)
+    current_step = models.CharField(max_length=120, blank=True)
+    snapshot_count = models.PositiveIntegerField(default=0)
+    problem = models.TextField(blank=True)
+
+    objects = ScopedManager(programme="programme")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        get_latest_by = "created_at"
+
+    def __str__(self):
+        return f"Metrics computed {self.created_at:%d %b %Y %H:%M} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def percent_done(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return round(100 * self.steps_done / self.steps_total) if self.steps_total else 0
+
+
+class MetricSnapshot(models.Model):
+    """The value of one metric for the programme (cohort empty) or one cohort, over one period.
+
+    Period metrics have one snapshot per calendar month, so any span (a quarter, a programme
+    year) is the sum of its months; a rate keeps its numerator and denominator for that reason.
+    Cohort metrics (the funnel, returners, arrangements, EDI) have one per cohort, over the
+    cohort's year. `breakdown` holds the figure split by kind or category; EDI counts are kept
+    whole here and suppressed wherever they are shown (metrics.suppression)."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="+")
+    cohort = models.ForeignKey(
+        "cohort.Cohort", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    run = models.ForeignKey(
+        MetricRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="snapshots"
+    )
+    key = models.CharField(max_length=40, db_index=True)
+    period_start = models.DateField()
+    period_end = models.DateField()
+    value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+    numerator = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+    denominator = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+    breakdown = models.JSONField(default=dict, blank=True)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(programme="programme")
+
+    class Meta:
+        ordering = ["key", "period_start", "cohort_id"]
+        constraints = [
+            # One figure per metric, cohort (or the programme) and period: a re-run replaces.
+            models.UniqueConstraint(
+                fields=["programme", "cohort", "key", "period_start"],
+                name="metric_snapshot_once_per_cohort",
+                condition=models.Q(cohort__isnull=False),
+            ),
+            models.UniqueConstraint(
+                fields=["programme", "key", "period_start"],
+                name="metric_snapshot_once_per_programme",
+                condition=models.Q(cohort__isnull=True),
+            ),
+        ]
+        indexes = [models.Index(fields=["programme", "key", "period_start"])]
+
+    def __str__(self):
+        who = self.cohort.name if self.cohort_id else "programme"
+        return f"{self.key} ({who}, {self.period_start:%b %Y})"
+
+
+class MetricTarget(models.Model):
+    """What staff aim for on one metric over one cohort's year, for the prospective check."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="+")
+    cohort = models.ForeignKey(
+        "cohort.Cohort",
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="The programme year the target is for (the cohort's year).",
+    )
+    key = models.CharField("metric", max_length=40)
+    value = models.DecimalField(
+        "target",
+        max_digits=16,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    note = models.CharField(max_length=300, blank=True)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(programme="programme")
+
+    class Meta:
+        ordering = ["cohort__starts_on", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["cohort", "key"], name="metric_target_once_per_year")
+        ]
+
+    def __str__(self):
+        return f"Target for {self.key} in {self.cohort}"

@@ -1,8 +1,15 @@
 """Reads of the metrics app that more than one page needs. Each takes the tenant explicitly."""
 
-from cohort.models import Programme
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
 
-from .models import OutcomeStatus
+from django.db.models import Sum
+
+from cohort.models import Cohort, Programme
+
+from .definitions import METRICS, ZERO, Metric
+from .models import MetricRun, MetricSnapshot, OutcomeStatus
 from .services import OUTCOME_KINDS
 
 
@@ -12,3 +19,215 @@ def waiting_counts(*, programme: Programme) -> dict[str, int]:
         slug: kind.model.objects.filter(programme=programme, status=OutcomeStatus.REPORTED).count()
         for slug, kind in OUTCOME_KINDS.items()
     }
+
+
+# --- metric dashboards (read snapshots only: a fixed number of queries whatever the data) ---
+
+
+@dataclass
+class Figure:
+    """A metric over a span: its value, and the sums it is made of."""
+
+    metric: Metric
+    numerator: Decimal = ZERO
+    denominator: Decimal = ZERO
+    breakdown: dict = field(default_factory=dict)
+
+    def add(self, numerator, denominator, breakdown=None) -> None:
+        self.numerator += Decimal(numerator or 0)
+        self.denominator += Decimal(denominator or 0)
+        for part, (n, d) in (breakdown or {}).items():
+            sums = self.breakdown.setdefault(part, [0.0, 0.0])
+            sums[0] += n
+            sums[1] += d
+
+    @property
+    def value(self) -> Decimal | None:
+        return self.metric.value_of(self.numerator, self.denominator)
+
+    @property
+    def rate(self) -> Decimal | None:
+        return self.metric.rate_of(self.numerator, self.denominator)
+
+    @property
+    def parts(self) -> list[dict]:
+        labels = self.metric.breakdown_labels
+        rows = []
+        for part, (n, d) in sorted(self.breakdown.items(), key=lambda item: -item[1][0]):
+            share = self.metric.value_of(n, d) if self.metric.kind != "sum" else None
+            rows.append({"key": part, "label": labels.get(part, part), "value": n, "share": share})
+        return rows
+
+
+@dataclass(frozen=True)
+class Year:
+    """A programme year: the span of one cohort's year (staff set targets for it)."""
+
+    cohort: Cohort
+    start: date
+    end: date
+
+    @property
+    def label(self) -> str:
+        if self.start.year == self.end.year:
+            return str(self.start.year)
+        return f"{self.start.year}/{str(self.end.year)[-2:]}"
+
+
+def programme_years(cohorts) -> list[Year]:
+    return [Year(c, c.starts_on, c.ends_on) for c in sorted(cohorts, key=lambda c: c.starts_on)]
+
+
+def current_year(years: list[Year], today: date) -> Year | None:
+    """The year under way (the latest to have started), else the first to come."""
+    started = [y for y in years if y.start <= today]
+    if started:
+        return started[-1]
+    return years[0] if years else None
+
+
+def quarter_of(day: date) -> date:
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def quarter_name(start: date) -> str:
+    end = date(start.year, start.month + 2, 1)
+    return f"{start:%b}\N{EN DASH}{end:%b} {start.year}"
+
+
+def latest_run(programme: Programme) -> MetricRun | None:
+    return MetricRun.objects.filter(programme=programme).order_by("-created_at", "-id").first()
+
+
+def last_done_run(programme: Programme) -> MetricRun | None:
+    return (
+        MetricRun.objects.filter(programme=programme, status=MetricRun.Status.DONE)
+        .order_by("-finished_at", "-id")
+        .first()
+    )
+
+
+def period_series(programme: Programme, *, cohort: Cohort | None = None) -> dict:
+    """Every period metric's monthly figures for the programme (or one cohort), in one query:
+    {key: {month start: (numerator, denominator, breakdown)}}."""
+    rows = MetricSnapshot.objects.filter(
+        programme=programme,
+        key__in=[m.key for m in METRICS.values() if m.family == "period"],
+    )
+    rows = rows.filter(cohort=cohort) if cohort else rows.filter(cohort__isnull=True)
+    series: dict[str, dict] = {key: {} for key, m in METRICS.items() if m.family == "period"}
+    for key, start, n, d, breakdown in rows.values_list(
+        "key", "period_start", "numerator", "denominator", "breakdown"
+    ):
+        series[key][start] = (n, d, breakdown)
+    return series
+
+
+def figure_over(metric: Metric, months: dict, start: date, end: date) -> Figure:
+    figure = Figure(metric)
+    for month, (n, d, breakdown) in months.items():
+        if start <= month <= end:
+            figure.add(n, d, breakdown)
+    return figure
+
+
+def quarterly(metric: Metric, months: dict, first: date | None, last: date) -> list[dict]:
+    """The monthly figures summed into calendar quarters, from the quarter of `first` to the
+    quarter of `last`, with the quarters that had nothing shown as empty."""
+    if not months and first is None:
+        return []
+    first = quarter_of(min([*months, *([first] if first else [])]))
+    last = quarter_of(last)
+    rows, start = [], first
+    while start <= last:
+        end = date(start.year + (start.month + 3 > 12), (start.month + 2) % 12 + 1, 1)
+        figure = figure_over(metric, months, start, end - timedelta(days=1))
+        rows.append(
+            {
+                "start": start,
+                "end": end - timedelta(days=1),
+                "label": quarter_name(start),
+                "figure": figure,
+            }
+        )
+        start = end
+    return rows
+
+
+def cohort_figures(programme: Programme, *, start: date | None = None, end: date | None = None):
+    """Each cohort's figure for every metric (period metrics summed over [start, end], or all
+    time), in two queries: {cohort id: {key: Figure}}."""
+    period = [m.key for m in METRICS.values() if m.family == "period"]
+    sums = MetricSnapshot.objects.filter(programme=programme, cohort__isnull=False, key__in=period)
+    if start:
+        sums = sums.filter(period_start__gte=start)
+    if end:
+        sums = sums.filter(period_start__lte=end)
+    figures: dict[int, dict[str, Figure]] = {}
+    for cohort_id, key, n, d in (
+        sums.values("cohort_id", "key")
+        .annotate(n=Sum("numerator"), d=Sum("denominator"))
+        .values_list("cohort_id", "key", "n", "d")
+    ):
+        figures.setdefault(cohort_id, {})[key] = Figure(METRICS[key], n or ZERO, d or ZERO)
+    others = MetricSnapshot.objects.filter(programme=programme).exclude(key__in=period)
+    for cohort_id, key, n, d, breakdown in others.values_list(
+        "cohort_id", "key", "numerator", "denominator", "breakdown"
+    ):
+        if key in METRICS:
+            figure = Figure(METRICS[key])
+            figure.add(n, d, breakdown)
+            figures.setdefault(cohort_id, {})[key] = figure
+    return figures
+
+
+def prospective(metric: Metric, months: dict, year: Year, today: date, target=None) -> dict:
+    """The year to date projected to the year's end at the rate so far, against the target.
+
+    A count or an amount is projected in proportion to the time elapsed (so far ÷ share of
+    the year gone); a rate or a mean is projected as it stands. Nothing is projected in the
+    year's first month (too little to go on) or once the year is over (it is then actual)."""
+    upto = min(today, year.end)
+    so_far = figure_over(metric, months, year.start, upto)
+    length = (year.end - year.start).days + 1
+    elapsed = max(0, (upto - year.start).days + 1)
+    share = Decimal(elapsed) / Decimal(length)
+    over = today > year.end
+    projected = None
+    if not over and elapsed >= 28 and so_far.value is not None:
+        projected = so_far.value / share if metric.kind == "sum" else so_far.value
+        projected = projected.quantize(Decimal("0.01"))
+    final = so_far.value if over else projected
+    status = ""
+    if target is not None and final is not None:
+        good = final >= target if metric.higher_is_better else final <= target
+        outcomes = ("met", "missed") if over else ("on_track", "behind")
+        status = outcomes[0] if good else outcomes[1]
+    return {
+        "metric": metric,
+        "so_far": so_far,
+        "share": round(100 * share) if not over else 100,
+        "projected": projected,
+        "target": target,
+        "status": status,
+        "over": over,
+    }
+
+
+def cumulative_by_month(metric: Metric, months: dict, year: Year, upto: date) -> list:
+    """This year's running figure month by month (None after `upto`), for the trend chart."""
+    values, labels, start = [], [], year.start.replace(day=1)
+    n = d = ZERO
+    while start <= year.end:
+        labels.append(f"{start:%b %Y}")
+        if start <= upto:
+            month = months.get(start)
+            if month:
+                n += Decimal(month[0] or 0)
+                d += Decimal(month[1] or 0)
+            value = metric.value_of(n, d)
+            values.append(float(value) if value is not None else None)
+        else:
+            values.append(None)
+        start = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return labels, values

@@ -4,29 +4,36 @@ reason. Nothing counts in programme totals until it is verified."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from cohort.models import Fellow
+from cohort.models import Cohort, Fellow, Programme
 from cohort.services import audit_log
 from notifications.models import Kind
 from notifications.services import notify
 
+from .definitions import METRICS, compute_metric, month_end
 from .models import (
     CompanyRecord,
     FundingRecord,
     JobsRecord,
+    MetricRun,
+    MetricSnapshot,
+    MetricTarget,
     OutcomeStatus,
     OutcomeUpdate,
     PartnershipRecord,
     PatientReachRecord,
 )
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -307,3 +314,182 @@ def outcome_update_complete(*, fellow: Fellow, actor, nothing_new: bool, today=N
                 changes={"quarter": quarter_label(start), "nothing_new": nothing_new},
             )
     return update
+
+
+# --- metric snapshots --------------------------------------------------------------------------
+
+# A run still marked running after this long died with its worker: it may be claimed again.
+STALE_RUN = timedelta(minutes=30)
+
+
+def metric_run_request(*, programme: Programme, actor) -> MetricRun:
+    """Staff ask for the metrics to be computed now. A run already waiting or under way is
+    returned instead of starting a second one (pressing the button twice computes once)."""
+    with transaction.atomic():
+        Programme.objects.select_for_update().get(pk=programme.pk)
+        pending = (
+            MetricRun.objects.filter(
+                programme=programme,
+                status__in=[MetricRun.Status.QUEUED, MetricRun.Status.RUNNING],
+                created_at__gte=timezone.now() - STALE_RUN,
+            )
+            .order_by("-created_at")
+            .first()
+        )
+        if pending is not None:
+            return pending
+        run = MetricRun.objects.create(
+            programme=programme, trigger=MetricRun.Trigger.ON_DEMAND, requested_by=actor
+        )
+        audit_log(
+            programme=programme,
+            actor=actor,
+            action="metrics.run_requested",
+            target=run,
+            changes={},
+        )
+
+        def enqueue():
+            from .tasks import metric_snapshots_task
+
+            try:
+                metric_snapshots_task.apply_async(
+                    kwargs={"programme_id": programme.pk, "run_id": run.pk}, retry=False
+                )
+            except Exception:  # the broker is down: compute here rather than leave it waiting
+                metric_snapshots_compute(programme=programme, run=run)
+
+        transaction.on_commit(enqueue, robust=True)
+    return run
+
+
+def _claim_run(run: MetricRun) -> bool:
+    now = timezone.now()
+    claimable = Q(status=MetricRun.Status.QUEUED) | Q(
+        status=MetricRun.Status.RUNNING, started_at__lt=now - STALE_RUN
+    )
+    claimed = MetricRun.objects.filter(claimable, pk=run.pk).update(
+        status=MetricRun.Status.RUNNING, started_at=now, steps_done=0
+    )
+    return claimed == 1
+
+
+def metric_snapshots_compute(
+    *,
+    programme: Programme,
+    run: MetricRun | None = None,
+    trigger: str = MetricRun.Trigger.NIGHTLY,
+    today: date | None = None,
+) -> MetricRun:
+    """Compute every metric of the programme and replace its snapshots with the new figures.
+
+    Idempotent: the snapshots of a programme are replaced as a whole, in one transaction that
+    holds the programme's row lock, so running twice (even at the same time) leaves one set of
+    figures, never duplicates. Progress is written as it goes for the page that shows it."""
+    today = today or timezone.localdate()
+    if run is None:
+        run = MetricRun.objects.create(programme=programme, trigger=trigger)
+    if not _claim_run(run):
+        run.refresh_from_db()
+        return run
+    MetricRun.objects.filter(pk=run.pk).update(steps_total=len(METRICS) + 1)
+    try:
+        cohorts = {
+            c.pk: c for c in Cohort.objects.filter(programme=programme).order_by("starts_on")
+        }
+        computed = {}
+        for done, metric in enumerate(METRICS.values()):
+            MetricRun.objects.filter(pk=run.pk).update(steps_done=done, current_step=metric.label)
+            computed[metric.key] = compute_metric(metric, programme, today)
+        MetricRun.objects.filter(pk=run.pk).update(
+            steps_done=len(METRICS), current_step="Saving the figures"
+        )
+        snapshots = _snapshots(programme, run, cohorts, computed)
+        with transaction.atomic():
+            # Serialises two runs of one programme: the second replaces the first's figures.
+            Programme.objects.select_for_update().get(pk=programme.pk)
+            MetricSnapshot.objects.filter(programme=programme).delete()
+            MetricSnapshot.objects.bulk_create(snapshots, batch_size=1000)
+            MetricRun.objects.filter(pk=run.pk).update(
+                status=MetricRun.Status.DONE,
+                finished_at=timezone.now(),
+                steps_done=len(METRICS) + 1,
+                current_step="",
+                snapshot_count=len(snapshots),
+            )
+    except Exception as error:
+        logger.exception("Metric snapshots failed for programme %s", programme.pk)
+        MetricRun.objects.filter(pk=run.pk).update(
+            status=MetricRun.Status.FAILED,
+            finished_at=timezone.now(),
+            problem=f"{type(error).__name__}: {error}"[:2000],
+        )
+    run.refresh_from_db()
+    return run
+
+
+def _snapshots(programme, run, cohorts, computed) -> list[MetricSnapshot]:
+    now = timezone.now()
+    whole = (
+        (min(c.starts_on for c in cohorts.values()), max(c.ends_on for c in cohorts.values()))
+        if cohorts
+        else None
+    )
+    snapshots = []
+    for key, cells in computed.items():
+        metric = METRICS[key]
+        for (cohort_id, start), cell in cells.items():
+            if cohort_id is not None and cohort_id not in cohorts:
+                continue
+            if metric.family == "period":
+                period = (start, month_end(start))
+            elif cohort_id is not None:
+                period = (cohorts[cohort_id].starts_on, cohorts[cohort_id].ends_on)
+            elif whole is not None:
+                period = whole
+            else:
+                continue
+            snapshots.append(
+                MetricSnapshot(
+                    programme=programme,
+                    cohort_id=cohort_id,
+                    run=run,
+                    key=metric.key,
+                    period_start=period[0],
+                    period_end=period[1],
+                    value=metric.value_of(cell.numerator, cell.denominator),
+                    numerator=cell.numerator,
+                    denominator=cell.denominator if cell.denominator else None,
+                    breakdown={
+                        part: [float(n), float(d)]
+                        for part, (n, d) in sorted(cell.breakdown.items())
+                    },
+                    computed_at=now,
+                )
+            )
+    return snapshots
+
+
+def metric_target_save(*, programme: Programme, cohort: Cohort, key: str, value, note, actor):
+    """Set (or clear, with value None) the target for one metric over one cohort's year."""
+    if key not in METRICS or METRICS[key].family != "period":
+        raise ValidationError({"key": "Targets can be set for the metrics counted by month."})
+    with transaction.atomic():
+        existing = MetricTarget.objects.filter(programme=programme, cohort=cohort, key=key).first()
+        before = str(existing.value) if existing else None
+        if value is None:
+            if existing:
+                existing.delete()
+        else:
+            target = existing or MetricTarget(programme=programme, cohort=cohort, key=key)
+            target.value, target.note = value, note
+            target.set_by, target.updated_at = actor, timezone.now()
+            target.full_clean()
+            target.save()
+        audit_log(
+            programme=programme,
+            actor=actor,
+            action="metrics.target_set",
+            target=cohort,
+            changes={"metric": key, "target": [before, None if value is None else str(value)]},
+        )

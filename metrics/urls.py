@@ -6,6 +6,12 @@ app_name = "metrics"
 
 # Mounted under /p/<programme_slug>/ ; ProgrammeMiddleware has checked membership already.
 urlpatterns = [
+    path("metrics/", views.dashboard_view, name="dashboard"),
+    path("metrics/targets/", views.metric_targets_view, name="targets"),
+    path("metrics/runs/", views.metric_run_create_view, name="run_create"),
+    path("metrics/runs/<uuid:run_uuid>/", views.metric_run_view, name="run"),
+    path("metrics/<slug:key>/", views.metric_detail_view, name="metric"),
+    path("metrics/<slug:key>/rows/", views.metric_rows_view, name="metric_rows"),
     path("outcomes/", views.outcomes_view, name="outcomes"),
     path("outcomes/quarter/", views.outcome_quarter_view, name="outcome_quarter"),
     path("outcomes/verification/", views.queue_view, name="queue"),

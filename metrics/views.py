@@ -3,8 +3,10 @@ update) and the staff's verification queue."""
 
 from __future__ import annotations
 
+from datetime import date
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -13,18 +15,35 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from cohort.models import Fellow, Role
+from cohort.models import Cohort, Fellow, Role
 from cohort.selectors import fellow_for_user
 from cohort.views import ensure_errors_shown, role_required
 
-from .forms import QueueFilterForm, RejectForm, outcome_form_class
-from .models import OutcomeStatus
-from .selectors import waiting_counts
+from . import charts
+from .definitions import METRICS
+from .forms import QueueFilterForm, RejectForm, TargetsForm, outcome_form_class
+from .models import MetricRun, MetricTarget, OutcomeStatus
+from .selectors import (
+    cohort_figures,
+    cumulative_by_month,
+    current_year,
+    figure_over,
+    last_done_run,
+    latest_run,
+    period_series,
+    programme_years,
+    prospective,
+    quarterly,
+    waiting_counts,
+)
 from .services import (
     OUTCOME_KINDS,
     StaleOutcome,
+    metric_run_request,
+    metric_target_save,
     outcome_change,
     outcome_reject,
     outcome_report,
@@ -34,6 +53,7 @@ from .services import (
     outcome_withdraw,
     quarter_label,
 )
+from .suppression import TOTAL, suppress_table
 
 PAGE_SIZE = 25
 QUEUE_PARAMETERS = {"kind", "status", "cohort", "page"}
@@ -346,4 +366,327 @@ def outcome_reject_view(request, programme_slug, kind, record_uuid):
         "metrics/outcome_reject.html",
         {"form": form, "record": record, "kind": outcome_kind},
         status=status,
+    )
+
+
+# --- programme metrics: dashboard, one metric, drill-down, runs, targets -------------------------
+
+
+def _float(value):
+    return float(value) if value is not None else None
+
+
+def _chart_unit(metric) -> str:
+    return metric.unit if metric.unit in charts.UNITS else "count"
+
+
+def quarter_chart(metric, quarters) -> str:
+    """A metric quarter by quarter: the programme line (and its rate, for a count that has
+    one, is in the table beside it)."""
+    values = [float(q["figure"].value) if q["figure"].value is not None else None for q in quarters]
+    return charts.line_chart(
+        title=f"{metric.label} by quarter",
+        labels=[q["label"] for q in quarters],
+        series=[charts.Series(metric.label, values)],
+        unit=_chart_unit(metric),
+        chart_id=f"chart-{metric.key}",
+    )
+
+
+def trend_chart(metric, trend, prospect, year) -> str:
+    """This year so far, month by month, projected to the year's end, against the target."""
+    values = trend["values"]
+    projection = None
+    if prospect and prospect.get("projected") is not None:
+        last = max((i for i, v in enumerate(values) if v is not None), default=None)
+        if last is not None and last < len(values) - 1:
+            projected = [None] * len(values)
+            projected[last] = values[last]
+            projected[-1] = float(prospect["projected"])
+            projection = charts.Series("Projected to the year's end", projected, style="dashed")
+    target = prospect.get("target") if prospect else None
+    return charts.line_chart(
+        title=f"{metric.label} in {year.label}, so far and projected",
+        labels=trend["labels"],
+        series=[charts.Series(f"{year.label} so far", values)],
+        unit=_chart_unit(metric),
+        target=float(target) if target is not None else None,
+        projection=projection,
+        chart_id=f"trend-{metric.key}",
+    )
+
+
+def _metric_or_404(key: str):
+    metric = METRICS.get(key)
+    if metric is None:
+        raise Http404("No such metric")
+    return metric
+
+
+def _chosen_year(request, years):
+    wanted = request.GET.get("year")
+    for year in years:
+        if wanted and str(year.cohort.uuid) == wanted:
+            return year
+    return current_year(years, timezone.localdate())
+
+
+@role_required(Role.STAFF)
+@require_GET
+def dashboard_view(request, programme_slug):
+    """Staff: every metric of the programme, read from the latest snapshots."""
+    programme = request.programme
+    today = timezone.localdate()
+    cohorts = list(Cohort.objects.filter(programme=programme).order_by("starts_on"))
+    years = programme_years(cohorts)
+    year = _chosen_year(request, years)
+    series = period_series(programme)
+    targets = {}
+    if year:
+        targets = {
+            t.key: t.value
+            for t in MetricTarget.objects.filter(programme=programme, cohort=year.cohort)
+        }
+    first = min((c.starts_on for c in cohorts), default=None)
+    cards = []
+    for metric in METRICS.values():
+        if metric.family != "period":
+            continue
+        months = series[metric.key]
+        card = {"metric": metric, "quarters": quarterly(metric, months, first, today)}
+        card["chart"] = quarter_chart(metric, card["quarters"])
+        if year:
+            card["year"] = figure_over(metric, months, year.start, year.end)
+            card["prospect"] = prospective(metric, months, year, today, targets.get(metric.key))
+        cards.append(card)
+    by_cohort = cohort_figures(programme)
+    comparison = [
+        {
+            "cohort": c,
+            "figures": [by_cohort.get(c.pk, {}).get(card["metric"].key) for card in cards],
+        }
+        for c in cohorts
+    ]
+    whole = by_cohort.get(None, {})
+    cohort_metrics = []
+    for metric in METRICS.values():
+        if metric.family != "cohort":
+            continue
+        rows = [(c, by_cohort.get(c.pk, {}).get(metric.key)) for c in cohorts]
+        cohort_metrics.append(
+            {"metric": metric, "rows": [r for r in rows if r[1]], "total": whole.get(metric.key)}
+        )
+    edi = [
+        edi_table(metric, cohorts, by_cohort)
+        for metric in METRICS.values()
+        if metric.family == "edi"
+    ]
+    return TemplateResponse(
+        request,
+        "metrics/dashboard.html",
+        {
+            "cards": cards,
+            "years": years,
+            "year": year,
+            "comparison": comparison,
+            "comparison_metrics": [card["metric"] for card in cards],
+            "cohort_metrics": cohort_metrics,
+            "edi": edi,
+            "run": latest_run(programme),
+            "done_run": last_done_run(programme),
+            "today": today,
+        },
+    )
+
+
+def edi_table(metric, cohorts, by_cohort) -> dict:
+    """One equality question: cohorts down, answers across, with small numbers suppressed
+    along rows, columns and totals (metrics.suppression)."""
+    columns = list(metric.breakdown_labels)
+    table = {}
+    for cohort in cohorts:
+        figure = by_cohort.get(cohort.pk, {}).get(metric.key)
+        if figure:
+            table[str(cohort.pk)] = {part: int(n) for part, (n, _d) in figure.breakdown.items()}
+    cells, row_totals, column_totals = suppress_table(table, columns)
+    names = {str(c.pk): c for c in cohorts}
+    return {
+        "metric": metric,
+        "columns": [metric.breakdown_labels[c] for c in columns],
+        "rows": [
+            {
+                "cohort": names[key],
+                "cells": [cells[key][c] for c in columns],
+                "total": row_totals[key],
+            }
+            for key in table
+        ],
+        "totals": [column_totals[c] for c in columns],
+        "grand_total": column_totals[TOTAL],
+    }
+
+
+@role_required(Role.STAFF)
+@require_GET
+def metric_detail_view(request, programme_slug, key):
+    """Staff: one metric — its definition, quarter by quarter, this year against its target,
+    each cohort, and the breakdown; every figure links to the rows behind it."""
+    programme = request.programme
+    metric = _metric_or_404(key)
+    today = timezone.localdate()
+    cohorts = list(Cohort.objects.filter(programme=programme).order_by("starts_on"))
+    years = programme_years(cohorts)
+    year = _chosen_year(request, years)
+    context = {"metric": metric, "years": years, "year": year, "cohorts": cohorts}
+    by_cohort = cohort_figures(programme)
+    if metric.family == "period":
+        months = period_series(programme)[metric.key]
+        first = min((c.starts_on for c in cohorts), default=None)
+        context["quarters"] = quarterly(metric, months, first, today)
+        context["cohort_rows"] = [(c, by_cohort.get(c.pk, {}).get(key)) for c in cohorts]
+        context["total"] = figure_over(metric, months, date.min, date.max)
+        if year:
+            target = MetricTarget.objects.filter(
+                programme=programme, cohort=year.cohort, key=key
+            ).first()
+            context["target"] = target
+            context["prospect"] = prospective(
+                metric, months, year, today, target.value if target else None
+            )
+            labels, values = cumulative_by_month(metric, months, year, today)
+            trend = {"labels": labels, "values": values}
+            context["trend_chart"] = trend_chart(metric, trend, context["prospect"], year)
+            context["trend_rows"] = list(zip(labels, values, strict=True))
+            context["year_figure"] = figure_over(metric, months, year.start, year.end)
+        context["chart"] = quarter_chart(metric, context["quarters"])
+        context["cohort_chart"] = charts.bar_chart(
+            title=f"{metric.label} by cohort, all time",
+            labels=[c.name for c, _ in context["cohort_rows"]],
+            values=[_float(f.value if f else None) for _, f in context["cohort_rows"]],
+            unit=_chart_unit(metric),
+            chart_id=f"cohorts-{metric.key}",
+        )
+    elif metric.family == "cohort":
+        context["cohort_rows"] = [
+            (c, by_cohort.get(c.pk, {}).get(key))
+            for c in cohorts
+            if by_cohort.get(c.pk, {}).get(key)
+        ]
+        context["total"] = by_cohort.get(None, {}).get(key)
+    else:
+        context["edi"] = edi_table(metric, cohorts, by_cohort)
+    context["done_run"] = last_done_run(programme)
+    return TemplateResponse(request, "metrics/metric_detail.html", context)
+
+
+class DrillDownForm(forms.Form):
+    cohort = forms.UUIDField(required=False)
+    start = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
+    end = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["end"] < data["start"]:
+            raise ValidationError("The period must end on or after it starts.")
+        return data
+
+
+@role_required(Role.STAFF)
+@require_GET
+def metric_rows_view(request, programme_slug, key):
+    """Staff: the rows behind a figure — a metric for a cohort (or the programme) and a
+    period, listed as they stand now (the figure is from the last snapshot)."""
+    programme = request.programme
+    metric = _metric_or_404(key)
+    if not metric.traceable:
+        raise Http404("Equality figures are not traceable to people")
+    form = DrillDownForm(request.GET)
+    if not form.is_valid():
+        return TemplateResponse(
+            request, "metrics/metric_rows.html", {"metric": metric, "form": form}, status=400
+        )
+    data = form.cleaned_data
+    cohort = None
+    if data.get("cohort"):
+        cohort = get_object_or_404(Cohort, programme=programme, uuid=data["cohort"])
+    rows, columns = metric.rows(
+        programme, cohort, data.get("start"), data.get("end"), timezone.localdate()
+    )
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    table = [[column.value(row) for column in columns] for row in page.object_list]
+    return TemplateResponse(
+        request,
+        "metrics/metric_rows.html",
+        {
+            "metric": metric,
+            "form": form,
+            "cohort": cohort,
+            "start": data.get("start"),
+            "end": data.get("end"),
+            "columns": columns,
+            "table": table,
+            "page": page,
+            "querystring": urlencode({k: v for k, v in request.GET.items() if k != "page" and v}),
+        },
+    )
+
+
+@role_required(Role.STAFF)
+@require_POST
+def metric_run_create_view(request, programme_slug):
+    run = metric_run_request(programme=request.programme, actor=request.user)
+    return redirect("metrics:run", programme_slug=programme_slug, run_uuid=run.uuid)
+
+
+@role_required(Role.STAFF)
+@require_GET
+def metric_run_view(request, programme_slug, run_uuid):
+    run = get_object_or_404(MetricRun, programme=request.programme, uuid=run_uuid)
+    return TemplateResponse(request, "metrics/run.html", {"run": run})
+
+
+@role_required(Role.STAFF)
+@require_http_methods(["GET", "POST"])
+def metric_targets_view(request, programme_slug):
+    """Staff: the targets for one programme year, one field per metric counted by month."""
+    programme = request.programme
+    cohorts = list(Cohort.objects.filter(programme=programme).order_by("starts_on"))
+    years = programme_years(cohorts)
+    wanted = request.POST.get("year") or request.GET.get("year")
+    year = next((y for y in years if str(y.cohort.uuid) == wanted), None) or current_year(
+        years, timezone.localdate()
+    )
+    if year is None:
+        messages.info(request, "Add a cohort first: targets are set for a cohort's year.")
+        return redirect("cohort:cohorts", programme_slug=programme_slug)
+    existing = {
+        t.key: t for t in MetricTarget.objects.filter(programme=programme, cohort=year.cohort)
+    }
+    form = TargetsForm(request.POST or None, existing=existing)
+    if request.method == "POST" and form.is_valid():
+        changed = 0
+        for key, value in form.cleaned_data.items():
+            old = existing.get(key)
+            if (old.value if old else None) != value:
+                metric_target_save(
+                    programme=programme,
+                    cohort=year.cohort,
+                    key=key,
+                    value=value,
+                    note="",
+                    actor=request.user,
+                )
+                changed += 1
+        messages.success(
+            request,
+            f"Targets for {year.label} saved ({changed} changed)."
+            if changed
+            else "Nothing changed.",
+        )
+        return redirect(
+            f"{reverse('metrics:dashboard', kwargs={'programme_slug': programme_slug})}"
+            f"?{urlencode({'year': year.cohort.uuid})}"
+        )
+    return TemplateResponse(
+        request, "metrics/targets.html", {"form": form, "year": year, "years": years}
     )

@@ -49,3 +49,26 @@ def staff_outcomes_waiting(context):
         return {"waiting": 0}
     waiting = sum(waiting_counts(programme=programme).values())
     return {"waiting": waiting, "programme": programme}
+
+
+@register.filter
+def metric_value(value, unit="count"):
+    """A metric's figure as people read it: £1,234,567 · 84% · 6.5 days · 1,234."""
+    if value is None or value == "":
+        return "—"
+    value = float(value)
+    if unit == "gbp":
+        return f"£{value:,.0f}"
+    if unit == "percent":
+        return f"{value:.0f}%"
+    if unit == "days":
+        return f"{value:.1f} days"
+    if unit == "jobs":
+        return f"{value:,.1f}".removesuffix(".0")
+    return f"{value:,.0f}"
+
+
+@register.filter
+def suppressed(value):
+    """An EDI count after suppression: None is a hidden small number."""
+    return "fewer than 5" if value is None else f"{value:,}"

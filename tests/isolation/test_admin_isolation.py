@@ -30,6 +30,9 @@ from metrics.models import (
     CompanyRecord,
     FundingRecord,
     JobsRecord,
+    MetricRun,
+    MetricSnapshot,
+    MetricTarget,
     OutcomeUpdate,
     PartnershipRecord,
     PatientReachRecord,
@@ -299,6 +302,22 @@ SAMPLES: dict[str, Callable[[Programme, object], models.Model]] = {
         fellow=FellowFactory(programme=programme, user=_member_user(programme, Role.FELLOW)),
         quarter_start=date(2026, 10, 1),
     ),
+    "metrics.MetricRun": lambda programme, staff: MetricRun.objects.create(
+        programme=programme, trigger="on_demand"
+    ),
+    "metrics.MetricSnapshot": lambda programme, staff: MetricSnapshot.objects.create(
+        programme=programme,
+        key="funding_raised",
+        period_start=date(2026, 10, 1),
+        period_end=date(2026, 10, 31),
+        value=1000,
+    ),
+    "metrics.MetricTarget": lambda programme, staff: MetricTarget.objects.create(
+        programme=programme,
+        cohort=CohortFactory(programme=programme),
+        key="events_attended",
+        value=100,
+    ),
 }
 
 # Model label -> (form field, new value): the edit the forged POST tries to make.
@@ -357,6 +376,9 @@ EDITS: dict[str, tuple[str, str]] = {
     "metrics.CompanyRecord": ("company_name", "Taken over"),
     "metrics.JobsRecord": ("evidence", "Taken over"),
     "metrics.OutcomeUpdate": ("nothing_new", "on"),
+    "metrics.MetricRun": ("current_step", "Taken over"),
+    "metrics.MetricSnapshot": ("key", "taken_over"),
+    "metrics.MetricTarget": ("note", "Taken over"),
 }
 
 REFUSED = {302, 403, 404}

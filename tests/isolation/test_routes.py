@@ -209,6 +209,16 @@ def _checkin_code(programme: Programme) -> str:
     return checkin_code(_sample_event(programme))
 
 
+def _metric_run(programme: Programme):
+    """A finished computation of the programme's figures."""
+    from metrics.models import MetricRun
+
+    with scopes_disabled():
+        return MetricRun.objects.create(
+            programme=programme, trigger=MetricRun.Trigger.ON_DEMAND, status="done"
+        )
+
+
 def _staff_outcome(programme: Programme):
     """A funding record of the staff member's own (they are a fellow too, as for the plan),
     waiting for verification."""
@@ -365,6 +375,11 @@ SAMPLES: dict[str, Sample] = {
     # route in ROUTE_SAMPLES below, as the people import uses the same argument name).
     "record_uuid": Sample(
         make=lambda programme: _staff_outcome(programme).uuid, missing=uuid.uuid4
+    ),
+    "run_uuid": Sample(make=lambda programme: _metric_run(programme).uuid, missing=uuid.uuid4),
+    # Which metric (a name, the same in every programme).
+    "key": Sample(
+        make=lambda programme: "funding_raised", missing=lambda: "nonsense", names_a_record=False
     ),
     # Which meeting of the year to start (there is no meeting 99 in any programme).
     "number": Sample(make=lambda programme: 1, missing=lambda: 99, names_a_record=False),
@@ -554,6 +569,7 @@ POST_PAYLOADS: dict[str, dict[str, Any] | Callable[[dict[str, Any]], dict[str, A
     "events:cancel_event": {"reason": "Cancelled by an intruder"},
     "events:attendance": {"attended": "no"},
     "metrics:outcome_reject": {"reason": "Returned by an intruder"},
+    "metrics:targets": {"events_attended": "1"},
     "metrics:outcome_edit": {
         "kind": "equity",
         "amount": "999999",
@@ -740,6 +756,13 @@ ROUTE_ACCESS: dict[str, str] = {
     "metrics:outcome_withdraw": OWN,
     "metrics:outcome_verify": STAFF,
     "metrics:outcome_reject": STAFF,
+    # metrics: the programme's figures are for staff only (a fellow sees her own on her home).
+    "metrics:dashboard": STAFF,
+    "metrics:targets": STAFF,
+    "metrics:run_create": STAFF,
+    "metrics:run": STAFF,
+    "metrics:metric": STAFF,
+    "metrics:metric_rows": STAFF,
 }
 
 # Every route outside /p/<slug>/ and outside the admin, with why it is safe. A route missing

@@ -1,0 +1,34 @@
+"""Metrics jobs: thin wrappers around the services, safe to run twice."""
+
+from celery import shared_task
+from django_scopes import scope, scopes_disabled
+
+from cohort.models import Programme
+from cohort.tasking import ProgrammeTask
+
+
+@shared_task(base=ProgrammeTask, bind=True, time_limit=3600, soft_time_limit=3500)
+def metric_snapshots_task(self, *, programme_id: int, run_id: int | None = None) -> int | None:
+    """Compute one programme's metric snapshots (a run staff asked for, or a new one)."""
+    from .models import MetricRun
+    from .services import metric_snapshots_compute
+
+    programme = Programme.objects.get(pk=programme_id)
+    run = MetricRun.objects.filter(programme=programme, pk=run_id).first() if run_id else None
+    if run_id and run is None:
+        return None  # the run was deleted after it was queued
+    return metric_snapshots_compute(programme=programme, run=run).pk
+
+
+@shared_task(time_limit=7200, soft_time_limit=7000, acks_late=True)
+def metric_snapshots_nightly() -> int:
+    """Every night: each programme's snapshots, one after another. Returns how many ran."""
+    from .models import MetricRun
+    from .services import metric_snapshots_compute
+
+    with scopes_disabled():
+        programmes = list(Programme.objects.order_by("pk"))
+    for programme in programmes:
+        with scope(programme=programme):
+            metric_snapshots_compute(programme=programme, trigger=MetricRun.Trigger.NIGHTLY)
+    return len(programmes)
