@@ -335,18 +335,23 @@ def _pdp_rows(programme, cohort, start, end, today):
 # --- meetings held on time ---------------------------------------------------------------------
 
 
-def meeting_slots(programme: Programme, today: date, cohort: Cohort | None = None):
+def meeting_slots(programme: Programme, today: date, cohort: Cohort | None = None, fellow_ids=None):
     """Every meeting due so far (a mentorship's meeting whose window has closed), with the
-    meeting held for it, if any: (mentorship, number, opens, closes, meeting or None)."""
+    meeting held for it, if any: (mentorship, number, opens, closes, meeting or None). For
+    one cohort, or only the mentorships of `fellow_ids`, when given."""
     from mentoring.models import Meeting, Mentorship
     from mentoring.selectors import windows_by_cohort
 
+    mentorships = Mentorship.objects.filter(programme=programme)
     cohorts = Cohort.objects.filter(programme=programme)
     if cohort is not None:
         cohorts = cohorts.filter(pk=cohort.pk)
+    if fellow_ids is not None:
+        mentorships = mentorships.filter(fellow_id__in=fellow_ids)
+        cohorts = cohorts.filter(pk__in=mentorships.values("cohort_id"))
     cohorts = {c.pk: c for c in cohorts.select_related("programme")}
     windows = windows_by_cohort(cohorts.values())
-    mentorships = Mentorship.objects.filter(programme=programme, cohort__in=list(cohorts))
+    mentorships = mentorships.filter(cohort__in=list(cohorts))
     held = [Meeting.Status.SUBMITTED, Meeting.Status.RETURNED, Meeting.Status.SIGNED]
     meetings = {
         (m.mentorship_id, m.number): m
@@ -354,7 +359,7 @@ def meeting_slots(programme: Programme, today: date, cohort: Cohort | None = Non
             programme=programme, mentorship__in=mentorships, status__in=held, held_on__isnull=False
         ).only("id", "mentorship_id", "number", "held_on", "status", "uuid")
     }
-    for mentorship in mentorships.only("id", "cohort_id", "started_on", "ended_on"):
+    for mentorship in mentorships.only("id", "cohort_id", "fellow_id", "started_on", "ended_on"):
         for number, (opens, closes) in sorted(windows[mentorship.cohort_id].items()):
             if closes >= today or mentorship.started_on > closes:
                 continue

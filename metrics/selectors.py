@@ -231,3 +231,101 @@ def cumulative_by_month(metric: Metric, months: dict, year: Year, upto: date) ->
             values.append(None)
         start = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
     return labels, values
+
+
+# --- a person's own figures (the fellow's home; a mentor's mentees) -----------------------------
+
+PERSONAL_METRICS = (
+    "events_attended",
+    "new_connections",
+    "funding_raised",
+    "partnerships",
+    "patients_reached",
+    "pdp_fulfilment",
+    "meetings_on_time",
+    "milestone_achievement",
+)
+
+
+def people_figures(programme: Programme, fellows, today: date) -> dict[int, dict[str, Figure]]:
+    """Each fellow's own figures, all time, by the same rules as the programme's metrics
+    (metrics.definitions), in one query per metric whatever the number of fellows:
+    {fellow id: {key: Figure}}."""
+    from django.db.models import Count, F, Q
+
+    from mentoring.models import Milestone
+    from pdp.models import Objective
+
+    from . import definitions as d
+    from .models import FundingRecord, PartnershipRecord, PatientReachRecord
+
+    fellows = list(fellows)
+    ids = [f.pk for f in fellows]
+    by_user = {f.user_id: f.pk for f in fellows}
+    figures = {pk: {key: Figure(METRICS[key]) for key in PERSONAL_METRICS} for pk in ids}
+    if not ids:
+        return figures
+
+    def add(fellow_id, key, n, d=0):
+        if fellow_id in figures:
+            figures[fellow_id][key].add(n, d)
+
+    from events.models import Registration
+
+    for user_id, n, total in (
+        d._registrations(programme, today)
+        .filter(user_id__in=by_user)
+        .values("user_id")
+        .annotate(n=Count("id", filter=Q(status=Registration.Status.ATTENDED)), t=Count("id"))
+        .values_list("user_id", "n", "t")
+    ):
+        add(by_user[user_id], "events_attended", n, total)
+    for requester, addressee in (
+        d._connections(programme)
+        .filter(Q(requester_id__in=by_user) | Q(addressee_id__in=by_user))
+        .values_list("requester_id", "addressee_id")
+    ):
+        for user_id in {requester, addressee} & set(by_user):
+            add(by_user[user_id], "new_connections", 1)
+    verified = {"programme": programme, "status": OutcomeStatus.VERIFIED, "fellow_id__in": ids}
+    for model, key, amount in [
+        (FundingRecord, "funding_raised", Sum("amount")),
+        (PartnershipRecord, "partnerships", Count("id")),
+        (PatientReachRecord, "patients_reached", Sum("patients")),
+    ]:
+        rows = model.objects.filter(**verified).values("fellow_id").annotate(n=amount)
+        for fellow_id, n in rows.values_list("fellow_id", "n"):
+            add(fellow_id, key, n)
+    for fellow_id, n, total in (
+        d._objectives(programme, today)
+        .filter(pdp__fellow_id__in=ids)
+        .values(f=F("pdp__fellow_id"))
+        .annotate(n=Count("id", filter=Q(status=Objective.Status.ACHIEVED)), t=Count("id"))
+        .values_list("f", "n", "t")
+    ):
+        add(fellow_id, "pdp_fulfilment", n, total)
+    for mentorship, _number, opens, closes, meeting in d.meeting_slots(
+        programme, today, fellow_ids=ids
+    ):
+        on_time = meeting is not None and opens <= meeting.held_on <= closes
+        add(mentorship.fellow_id, "meetings_on_time", int(on_time), 1)
+    for fellow_id, n, total in (
+        d._decided_milestones(programme)
+        .filter(mentorship__fellow_id__in=ids)
+        .values(f=F("mentorship__fellow_id"))
+        .annotate(n=Count("id", filter=Q(status=Milestone.Status.ACHIEVED)), t=Count("id"))
+        .values_list("f", "n", "t")
+    ):
+        add(fellow_id, "milestone_achievement", n, total)
+    return figures
+
+
+def cohort_summary(programme: Programme, cohort: Cohort) -> dict[str, Figure]:
+    """A cohort's figures from the last snapshots (all time), for its fellows' home pages."""
+    sums = (
+        MetricSnapshot.objects.filter(programme=programme, cohort=cohort, key__in=PERSONAL_METRICS)
+        .values("key")
+        .annotate(n=Sum("numerator"), d=Sum("denominator"))
+        .values_list("key", "n", "d")
+    )
+    return {key: Figure(METRICS[key], n or ZERO, d or ZERO) for key, n, d in sums}

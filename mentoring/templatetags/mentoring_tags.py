@@ -23,7 +23,9 @@ def home_mentorships(context, as_role: str):
         person = {"fellow": "fellow__user", "mentor": "mentor__user"}[as_role]
         mentorships = Mentorship.objects.filter(
             programme=programme, ended_on__isnull=True, **{person: request.user}
-        ).select_related("fellow__user", "mentor__user", "mentor__organisation", "cohort")
+        ).select_related(
+            "fellow__user", "mentor__user", "mentor__organisation", "cohort__programme"
+        )
         if as_role == "mentor":
             # Each mentee's plan fulfilment, from one prefetch (no query per mentee).
             mentorships = mentorships.select_related("fellow__pdp").prefetch_related(

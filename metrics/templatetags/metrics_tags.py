@@ -3,12 +3,14 @@ outside metrics imports it: DESIGN §3)."""
 
 from django import template
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from cohort.models import Role
 from cohort.selectors import fellow_for_user
 
+from ..definitions import METRICS
 from ..models import OutcomeStatus
-from ..selectors import waiting_counts
+from ..selectors import PERSONAL_METRICS, cohort_summary, people_figures, waiting_counts
 from ..services import OUTCOME_KINDS, outcome_update_due, quarter_label
 
 register = template.Library()
@@ -72,3 +74,41 @@ def metric_value(value, unit="count"):
 def suppressed(value):
     """An EDI count after suppression: None is a hidden small number."""
     return "fewer than 5" if value is None else f"{value:,}"
+
+
+@register.inclusion_tag("metrics/includes/home_figures.html", takes_context=True)
+def home_figures(context, fellow=None):
+    """The fellow's own figures beside her cohort's (from the last snapshots)."""
+    request = context["request"]
+    programme = request.programme
+    fellow = fellow or fellow_for_user(programme=programme, user=request.user)
+    if fellow is None:
+        return {"rows": []}
+    mine = people_figures(programme, [fellow], timezone.localdate())[fellow.pk]
+    cohort = cohort_summary(programme, fellow.cohort)
+    return {
+        "rows": [(mine[key], cohort.get(key)) for key in PERSONAL_METRICS],
+        "cohort": fellow.cohort,
+    }
+
+
+@register.inclusion_tag("metrics/includes/mentee_figures.html", takes_context=True)
+def mentee_figures(context):
+    """A mentor's mentees, each with their own figures (current mentorships)."""
+    from mentoring.models import Mentorship
+
+    request = context["request"]
+    programme = request.programme
+    fellows = [
+        m.fellow
+        for m in Mentorship.objects.filter(
+            programme=programme, mentor__user=request.user, ended_on__isnull=True
+        )
+        .select_related("fellow__user")
+        .order_by("fellow__user__full_name")
+    ]
+    figures = people_figures(programme, fellows, timezone.localdate())
+    return {
+        "metrics": [METRICS[key] for key in PERSONAL_METRICS],
+        "rows": [(f, [figures[f.pk][key] for key in PERSONAL_METRICS]) for f in fellows],
+    }

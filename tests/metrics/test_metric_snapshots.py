@@ -296,3 +296,50 @@ def test_the_year_so_far_is_projected_to_the_year_end_against_its_target(program
     assert result["projected"] == Decimal("10.00") and result["status"] == "behind"
     over = prospective(funding, months, year, date(2027, 2, 1), target=Decimal(100))
     assert over["over"] and over["status"] == "met" and over["projected"] is None
+
+
+# --- a person's own figures -------------------------------------------------------------------
+
+
+def test_the_fellow_home_shows_her_own_figures_beside_her_cohort(client, programme_a, fellow):
+    other = FellowFactory(programme=programme_a, cohort=fellow.cohort)
+    day = timezone.localdate() - timedelta(days=5)
+    _funding(fellow, "1500", day)
+    _funding(fellow, "800", day, status=OutcomeStatus.REPORTED)  # not verified: not counted
+    _funding(other, "3000", day)
+    _compute(programme_a)
+    client.force_login(fellow.user)
+    page = client.get(reverse("cohort:home", kwargs={"programme_slug": programme_a.slug}))
+    body = page.content.decode()
+    assert "Your figures" in body
+    mine = body.index("Funding raised", body.index("Your figures"))
+    assert "£1,500" in body[mine : mine + 400] and "£4,500" in body[mine : mine + 400]
+
+
+def _mentor_home_queries(client, mentor_user, programme):
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("cohort:home", kwargs={"programme_slug": programme.slug}))
+    assert page.status_code == 200
+
+    return len(queries), page.content.decode()
+
+
+def test_a_mentor_sees_each_mentee_figures_in_a_fixed_number_of_queries(
+    client, programme_a, mentor_a
+):
+    from cohort.models import Mentor
+
+    from ..factories import MentorshipFactory
+
+    with scopes_disabled():
+        mentor = Mentor.objects.get(programme=programme_a, user=mentor_a)
+    first = MentorshipFactory(fellow=FellowFactory(programme=programme_a), mentor=mentor)
+    _funding(first.fellow, "2000", timezone.localdate() - timedelta(days=2))
+    client.force_login(mentor_a)
+    one, body = _mentor_home_queries(client, mentor_a, programme_a)
+    assert "Your mentees' figures" in body and "£2,000" in body
+    for _ in range(4):
+        MentorshipFactory(fellow=FellowFactory(programme=programme_a), mentor=mentor)
+    five, body = _mentor_home_queries(client, mentor_a, programme_a)
+    assert body.count('<th scope="row" class="nhsuk-table__cell">') >= 5
+    assert five == one
