@@ -921,8 +921,9 @@ EXPORT_FORMATS = {
 }
 
 
-def _safe(text: str) -> str:
-    text = text or ""
+def spreadsheet_safe(text) -> str:
+    """A value for a spreadsheet cell, as text that no spreadsheet runs as a formula."""
+    text = "" if text is None else str(text)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
@@ -950,11 +951,11 @@ def export_dataset(
             dataset.append(
                 [
                     f.user.email,
-                    _safe(f.user.full_name),
+                    spreadsheet_safe(f.user.full_name),
                     _label(Profession.choices, f.profession),
-                    _safe(f.grade),
-                    _safe(f.specialty),
-                    _safe(f.employer),
+                    spreadsheet_safe(f.grade),
+                    spreadsheet_safe(f.specialty),
+                    spreadsheet_safe(f.employer),
                     _label(NHSRegion.choices, f.region),
                     _label(TrainingArrangement.choices, f.training_arrangement),
                     f.ltft_percent if f.ltft_percent is not None else "",
@@ -970,10 +971,10 @@ def export_dataset(
             dataset.append(
                 [
                     m.user.email,
-                    _safe(m.user.full_name),
-                    _safe(m.organisation.name if m.organisation else ""),
-                    _safe(m.job_title),
-                    _safe(m.expertise),
+                    spreadsheet_safe(m.user.full_name),
+                    spreadsheet_safe(m.organisation.name if m.organisation else ""),
+                    spreadsheet_safe(m.job_title),
+                    spreadsheet_safe(m.expertise),
                     "; ".join(m.sector_labels),
                     _label(NHSRegion.choices, m.region),
                     m.capacity,
@@ -987,13 +988,13 @@ def export_dataset(
             dataset.append(
                 [
                     a.email,
-                    _safe(a.full_name),
+                    spreadsheet_safe(a.full_name),
                     _label(Profession.choices, a.profession),
-                    _safe(a.grade),
-                    _safe(a.specialty),
-                    _safe(a.employer),
+                    spreadsheet_safe(a.grade),
+                    spreadsheet_safe(a.specialty),
+                    spreadsheet_safe(a.employer),
                     _label(NHSRegion.choices, a.region),
-                    _safe(a.idea),
+                    spreadsheet_safe(a.idea),
                 ]
             )
     return dataset

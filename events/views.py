@@ -25,6 +25,7 @@ from django.views.decorators.http import (
 )
 from django_scopes import scope
 
+from cohort.importing import spreadsheet_safe
 from cohort.models import (
     AuditEvent,
     NHSRegion,
@@ -397,12 +398,6 @@ EXPORT_TYPES = {
 }
 
 
-def _cell(text) -> str:
-    # A cell starting like a formula is run by spreadsheets: keep it text (CSV injection).
-    text = "" if text is None else str(text)
-    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
-
-
 @role_required(Role.STAFF)
 @require_GET
 def register_export_view(request, programme_slug, event_uuid, fmt):
@@ -425,11 +420,11 @@ def register_export_view(request, programme_slug, event_uuid, fmt):
     for row in register_rows(event):
         dataset.append(
             [
-                _cell(row.user.display_name),
-                _cell(row.user.email),
+                spreadsheet_safe(row.user.display_name),
+                spreadsheet_safe(row.user.email),
                 row.role_label,
                 row.fellow.get_profession_display() if row.fellow else "",
-                _cell(row.fellow.cohort.name) if row.fellow else "",
+                spreadsheet_safe(row.fellow.cohort.name) if row.fellow else "",
                 row.get_status_display(),
                 timezone.localtime(row.registered_at).strftime("%Y-%m-%d %H:%M"),
                 timezone.localtime(row.attended_at).strftime("%Y-%m-%d %H:%M")

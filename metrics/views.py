@@ -4,20 +4,24 @@ update) and the staff's verification queue."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from urllib.parse import urlencode
 
+import tablib
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Sum
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from cohort.importing import spreadsheet_safe
 from cohort.models import Cohort, Fellow, Role
 from cohort.selectors import fellow_for_user
 from cohort.views import ensure_errors_shown, role_required
@@ -25,7 +29,7 @@ from cohort.views import ensure_errors_shown, role_required
 from . import charts
 from .definitions import METRICS
 from .forms import QueueFilterForm, RejectForm, TargetsForm, outcome_form_class
-from .models import MetricRun, MetricTarget, OutcomeStatus
+from .models import MetricRun, MetricSnapshot, MetricTarget, OutcomeStatus
 from .selectors import (
     cohort_figures,
     cumulative_by_month,
@@ -690,3 +694,123 @@ def metric_targets_view(request, programme_slug):
     return TemplateResponse(
         request, "metrics/targets.html", {"form": form, "year": year, "years": years}
     )
+
+
+# --- CSV exports -------------------------------------------------------------------------------
+
+
+def _csv_response(filename: str, headers: list[str], rows: list[list]) -> HttpResponse:
+    dataset = tablib.Dataset(headers=headers)
+    for row in rows:
+        dataset.append(row)
+    response = HttpResponse(dataset.export("csv"), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    return response
+
+
+def _number(value):
+    """A figure for a spreadsheet: whole numbers without decimals, others to 2 places."""
+    if value is None:
+        return ""
+    value = Decimal(value)
+    return int(value) if value == value.to_integral_value() else round(value, 2)
+
+
+def metric_table(programme, metric) -> tuple[list[str], list[list]]:
+    """One metric's figures as a table (the CSV export and the report read it): month by
+    month for the programme and each cohort, or one row per cohort; EDI suppressed."""
+    cohorts = {c.pk: c for c in Cohort.objects.filter(programme=programme)}
+    if metric.family == "edi":
+        table = edi_table(metric, list(cohorts.values()), cohort_figures(programme))
+        headers = ["Cohort", *table["columns"], "Total"]
+        shown = [suppressed_text(v) for v in [*table["totals"], table["grand_total"]]]
+        rows = [
+            [spreadsheet_safe(row["cohort"].name)]
+            + [suppressed_text(v) for v in [*row["cells"], row["total"]]]
+            for row in table["rows"]
+        ]
+        return headers, [*rows, ["All cohorts", *shown]]
+    parts = list(metric.breakdown_labels)
+    snapshots = (
+        MetricSnapshot.objects.filter(programme=programme, key=metric.key)
+        .order_by("cohort_id", "period_start")
+        .values_list(
+            "cohort_id",
+            "period_start",
+            "period_end",
+            "value",
+            "numerator",
+            "denominator",
+            "breakdown",
+        )
+    )
+    headers = ["Cohort", "From", "To", metric.label, "Numerator", "Denominator"]
+    if metric.rate_label:
+        headers.append(f"Rate (% {metric.rate_label})")
+    headers += [metric.breakdown_labels[p] for p in parts]
+    rows = []
+    for cohort_id, start, end, value, n, d, breakdown in snapshots:
+        row = [
+            spreadsheet_safe(cohorts[cohort_id].name) if cohort_id else "All cohorts",
+            start.isoformat(),
+            end.isoformat(),
+            _number(value),
+            _number(n),
+            _number(d),
+        ]
+        if metric.rate_label:
+            row.append(_number(metric.rate_of(n, d)))
+        row += [_number(breakdown.get(p, [0, 0])[0]) for p in parts]
+        rows.append(row)
+    return headers, rows
+
+
+def suppressed_text(value) -> str | int:
+    return "fewer than 5" if value is None else value
+
+
+@role_required(Role.STAFF)
+@require_GET
+def metric_csv_view(request, programme_slug, key):
+    """Staff: one metric's figures as CSV, every month (or cohort) with its sums."""
+    metric = _metric_or_404(key)
+    headers, rows = metric_table(request.programme, metric)
+    filename = f"{programme_slug}-{metric.key}-{timezone.localdate().isoformat()}.csv"
+    return _csv_response(filename, headers, rows)
+
+
+@role_required(Role.STAFF)
+@require_GET
+def metrics_csv_view(request, programme_slug):
+    """Staff: every metric's figures in one long CSV (EDI as its suppressed tables' totals)."""
+    programme = request.programme
+    cohorts = {c.pk: c.name for c in Cohort.objects.filter(programme=programme)}
+    headers = ["Metric", "Key", "Cohort", "From", "To", "Value", "Numerator", "Denominator", "Unit"]
+    rows = []
+    snapshots = (
+        MetricSnapshot.objects.filter(programme=programme)
+        .exclude(key__startswith="edi_")
+        .order_by("key", "cohort_id", "period_start")
+        .values_list(
+            "key", "cohort_id", "period_start", "period_end", "value", "numerator", "denominator"
+        )
+    )
+    for key, cohort_id, start, end, value, n, d in snapshots:
+        metric = METRICS.get(key)
+        if metric is None:
+            continue
+        rows.append(
+            [
+                metric.label,
+                key,
+                spreadsheet_safe(cohorts.get(cohort_id, "")) if cohort_id else "All cohorts",
+                start.isoformat(),
+                end.isoformat(),
+                _number(value),
+                _number(n),
+                _number(d),
+                metric.unit,
+            ]
+        )
+    filename = f"{programme_slug}-metrics-{timezone.localdate().isoformat()}.csv"
+    return _csv_response(filename, headers, rows)

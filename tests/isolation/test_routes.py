@@ -763,6 +763,8 @@ ROUTE_ACCESS: dict[str, str] = {
     "metrics:run": STAFF,
     "metrics:metric": STAFF,
     "metrics:metric_rows": STAFF,
+    "metrics:export": STAFF,
+    "metrics:metric_export": STAFF,
 }
 
 # Every route outside /p/<slug>/ and outside the admin, with why it is safe. A route missing

@@ -343,3 +343,53 @@ def test_a_mentor_sees_each_mentee_figures_in_a_fixed_number_of_queries(
     five, body = _mentor_home_queries(client, mentor_a, programme_a)
     assert body.count('<th scope="row" class="nhsuk-table__cell">') >= 5
     assert five == one
+
+
+# --- CSV exports ------------------------------------------------------------------------------
+
+
+def _csv(response):
+    import csv
+    import io
+
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    return list(csv.reader(io.StringIO(response.content.decode())))
+
+
+def test_each_metric_and_every_metric_export_as_csv(client, programme_a, staff_a, fellow):
+    with scopes_disabled():
+        Cohort.objects.filter(pk=fellow.cohort_id).update(name="=HYPERLINK(1)")
+    day = timezone.localdate() - timedelta(days=3)
+    _funding(fellow, "1234.50", day)
+    _compute(programme_a)
+    client.force_login(staff_a)
+    rows = _csv(client.get(_url("metric_export", programme_a, key="funding_raised")))
+    assert rows[0][:4] == ["Cohort", "From", "To", "Funding raised"]
+    month = day.replace(day=1).isoformat()
+    assert ["All cohorts", month, "1234.50"] in [[r[0], r[1], r[3]] for r in rows[1:]]
+    assert any(r[0] == "'=HYPERLINK(1)" for r in rows[1:])  # never a formula
+    assert "Grant" in rows[0]
+    every = _csv(client.get(_url("export", programme_a)))
+    assert every[0][0] == "Metric"
+    assert {"funding_raised", "returners", "oope_ltft"} <= {r[1] for r in every[1:]}
+    assert not any(r[1].startswith("edi_") for r in every[1:])
+
+
+def test_the_edi_export_is_suppressed(client, programme_a, staff_a):
+    from cohort.models import EqualityData
+
+    with scopes_disabled():
+        cohort = CohortFactory(programme=programme_a, name="Small")
+        for i in range(12):
+            fellow = FellowFactory(programme=programme_a, cohort=cohort)
+            EqualityData.objects.create(
+                programme=programme_a, fellow=fellow, gender="woman" if i < 9 else "man"
+            )
+    _compute(programme_a)
+    client.force_login(staff_a)
+    rows = _csv(client.get(_url("metric_export", programme_a, key="edi_gender")))
+    small = next(r for r in rows if r[0] == "Small")
+    header = rows[0]
+    assert small[header.index("Man")] == "fewer than 5"
+    assert small[header.index("Woman")] == "fewer than 5"  # else 12 - 9 gives the man away
+    assert small[header.index("Total")] == "12"
