@@ -7,6 +7,7 @@ from django.db.models import Count, Q
 from cohort.models import Role
 from cohort.selectors import fellow_for_user
 
+from ..charts import fan_chart
 from ..models import OutcomeStatus
 from ..selectors import waiting_counts
 from ..services import OUTCOME_KINDS, outcome_update_due, quarter_label
@@ -70,10 +71,6 @@ def forecast_fan_chart(title, chart, unit="patients"):
     """The run's fan chart (an inline accessible SVG drawn on the server, metrics.charts);
     the page always shows the table of the same numbers beside it."""
     if not chart or not chart.get("years"):
-        return ""
-    try:
-        from ..charts import fan_chart
-    except ImportError:  # the chart module is not in this build: the table stands alone
         return ""
     return fan_chart(
         title=title,
