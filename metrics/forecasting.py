@@ -741,3 +741,57 @@ def forecast_input_status_by_venture(*, programme: Programme, fellow) -> list[di
         for r in ForecastInput.objects.filter(programme=programme, venture__in=ventures)
     }
     return [{"venture": v, "record": records.get(v.pk)} for v in ventures]
+
+
+def forecast_venture_runs_bulk(*, programme: Programme, trigger: str, actor=None) -> int:
+    """Every venture with reviewed inputs gets its own run, in one pass of the engine (each
+    venture's summary from the same draws as the totals). Skips a venture whose latest run
+    is the same; returns how many runs were stored."""
+    settings_row = forecast_settings_for(programme=programme)
+    settings = settings_row.to_engine()
+    seed = settings_row.seed
+    records = list(
+        ForecastInput.objects.filter(programme=programme, status=ForecastInputStatus.REVIEWED)
+        .select_related("venture")
+        .order_by("pk")
+    )
+    inputs = [r.to_engine(r.venture) for r in records]
+    if not inputs:
+        return 0
+    portfolio = engine.forecast_portfolio(
+        inputs, settings, seed=seed, per_venture=True, skip_incomplete=True
+    )
+    latest = {}
+    for run in ForecastRun.objects.filter(programme=programme, scope=Scope.VENTURE).order_by(
+        "created_at", "id"
+    ):
+        latest[run.venture_id] = run.fingerprint
+    settings_dict = settings.to_dict()
+    new = []
+    for record, venture_inputs in zip(records, inputs, strict=True):
+        summary = portfolio.ventures.get(venture_inputs.key)
+        if summary is None:
+            continue
+        stored = {venture_inputs.key: venture_inputs.to_dict()}
+        fingerprint = _fingerprint(Scope.VENTURE, venture_inputs.key, stored, settings_dict, seed)
+        if latest.get(record.venture_id) == fingerprint:
+            continue
+        new.append(
+            ForecastRun(
+                programme=programme,
+                scope=Scope.VENTURE,
+                venture=record.venture,
+                trigger=trigger,
+                input_status=record.status,
+                inputs=stored,
+                settings=settings_dict,
+                seed=seed,
+                outputs=summary.outputs_dict(),
+                ventures_count=1,
+                missing=[],
+                fingerprint=fingerprint,
+                created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            )
+        )
+    ForecastRun.objects.bulk_create(new)
+    return len(new)
