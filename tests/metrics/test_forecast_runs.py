@@ -202,3 +202,24 @@ def test_prospective_check_sets_verified_actuals_against_the_earlier_forecast(pr
     assert set(years) == {1, 2}
     assert years[2].inside_band is False
     assert years[2].error == pytest.approx(100_000_000 - years[2].mean)
+
+
+def test_venture_runs_in_bulk_match_one_by_one_and_are_not_stored_twice(programme_a, staff_a):
+    from metrics.forecasting import forecast_venture_runs_bulk
+
+    ventures = [reviewed_venture(programme_a, staff_a) for _ in range(3)]
+    with scope(programme=programme_a):
+        one_by_one = {
+            r.venture_id: r for r in ForecastRun.objects.filter(scope="venture").order_by("pk")
+        }
+        # Each venture already has its run from the review: the bulk pass adds none.
+        assert forecast_venture_runs_bulk(programme=programme_a, trigger="nightly") == 0
+        ForecastRun.objects.filter(scope="venture").delete()
+        assert forecast_venture_runs_bulk(programme=programme_a, trigger="nightly") == 3
+        for venture in ventures:
+            bulk = ForecastRun.objects.get(scope="venture", venture=venture)
+            assert bulk.fingerprint == one_by_one[venture.pk].fingerprint
+            for key in ("mean", "p10", "p50", "p90"):
+                assert bulk.outputs["patients"][key] == pytest.approx(
+                    one_by_one[venture.pk].outputs["patients"][key]
+                )

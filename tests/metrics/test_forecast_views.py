@@ -255,3 +255,28 @@ def test_page_queries_do_not_grow_with_the_ventures(client_for, staff_a, program
     client = client_for(staff_a)
     many = [_queries(client, p) for p in paths]
     assert many == few
+
+
+def test_the_fellows_home_and_profile_link_to_her_ventures_forecast(
+    client_for, fellow_a, fellow, venture, programme_a
+):
+    client = client_for(fellow_a)
+    home = client.get(reverse("cohort:home", kwargs={"programme_slug": programme_a.slug}))
+    assert url(venture) in home.content.decode()
+    assert "Patient Impact forecast" in home.content.decode()
+    profile = client.get(
+        reverse(
+            "cohort:fellow",
+            kwargs={"programme_slug": programme_a.slug, "fellow_uuid": fellow.uuid},
+        )
+    )
+    assert url(venture) in profile.content.decode()
+    other = FellowFactory(programme=programme_a)
+    MembershipFactory(programme=programme_a, role=Role.FELLOW, user=other.user)
+    other_profile = client_for(other.user).get(
+        reverse(
+            "cohort:fellow",
+            kwargs={"programme_slug": programme_a.slug, "fellow_uuid": fellow.uuid},
+        )
+    )
+    assert url(venture) not in other_profile.content.decode()
