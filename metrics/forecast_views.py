@@ -145,12 +145,8 @@ def venture_forecast_view(request, programme_slug, venture_uuid):
     run = fc.latest_run(
         programme=request.programme, scope=ForecastRun.Scope.VENTURE, venture=venture
     )
-    pending = bool(
-        record is not None
-        and record.status in (ForecastInputStatus.SUBMITTED, ForecastInputStatus.REVIEWED)
-        and (run is None or record.updated_at > run.created_at)
-    )
     settings_row = fc.forecast_settings_for(programme=request.programme)
+    pending = fc.venture_pending(record=record, run=run, settings_row=settings_row)
     return TemplateResponse(
         request,
         "metrics/forecast_venture.html",

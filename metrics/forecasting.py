@@ -506,15 +506,18 @@ def forecast_portfolio_runs(
 def forecast_recompute(
     *, programme: Programme, venture: Venture | None = None, trigger: str, actor=None
 ) -> dict[str, Any]:
-    """What the task does: the venture's run (when its inputs are sent or reviewed), then the
-    cohorts' and the programme's. Safe to run twice: a run identical to the latest of its
-    scope is not stored again. The settings row is locked so two recomputes of a programme
-    take turns instead of storing runs in a muddled order."""
+    """What the task does: the venture's run (when its inputs are sent or reviewed; with no
+    venture, every venture's), then the cohorts' and the programme's. Safe to run twice: a
+    run identical to the latest of its scope is not stored again. The settings row is locked
+    so two recomputes of a programme take turns instead of storing runs in a muddled order."""
     forecast_settings_for(programme=programme)
     with transaction.atomic():
         settings_row = ForecastSettings.objects.select_for_update().get(programme=programme)
         venture_run = None
-        if venture is not None:
+        if venture is None:
+            # The settings changed, or a nightly or on-demand pass: every venture's own run.
+            forecast_venture_runs_bulk(programme=programme, trigger=trigger, actor=actor)
+        else:
             record = forecast_input_for(venture=venture)
             if record is not None and record.status in (
                 ForecastInputStatus.SUBMITTED,
@@ -592,31 +595,42 @@ def latest_cohort_runs(*, programme: Programme) -> list[ForecastRun]:
 
 
 def programme_pending(*, programme: Programme, run: ForecastRun | None) -> bool:
-    """A recompute is pending when inputs were reviewed or changed, or the settings changed,
-    after the latest programme run."""
-    settings_row = forecast_settings_for(programme=programme)
-    changes = [settings_row.updated_at]
-    last_input = (
-        ForecastInput.objects.filter(programme=programme)
-        .order_by("-updated_at")
-        .values_list("updated_at", "reviewed_at")
-        .first()
-    )
-    last_review = (
-        ForecastInput.objects.filter(programme=programme, reviewed_at__isnull=False)
-        .order_by("-reviewed_at")
-        .values_list("reviewed_at", flat=True)
-        .first()
-    )
-    if last_review:
-        changes.append(last_review)
+    """A recompute is pending when the latest programme run was not made from the reviewed
+    inputs and settings as they are now. Compared by content, not by time: a recompute that
+    found nothing new stores no run, so the latest run's time says nothing."""
+    settings = forecast_settings_for(programme=programme).to_engine().to_dict()
+    reviewed = ForecastInput.objects.filter(
+        programme=programme, status=ForecastInputStatus.REVIEWED
+    ).select_related("venture")
+    current = {}
+    for record in reviewed:
+        inputs = record.to_engine(record.venture)
+        if not inputs.missing_fields():
+            current[inputs.key] = inputs.to_dict()
     if run is None:
-        return ForecastInput.objects.filter(
-            programme=programme, status=ForecastInputStatus.REVIEWED
-        ).exists()
-    if last_input and last_input[1] and last_input[1] > run.created_at:
+        return bool(current)
+    return run.settings != settings or run.inputs != current
+
+
+def venture_pending(
+    *, record: ForecastInput | None, run: ForecastRun | None, settings_row: ForecastSettings
+) -> bool:
+    """The venture's inputs were sent or reviewed (so a recompute was queued) but its latest
+    run was made from other inputs or settings."""
+    if record is None or record.status not in (
+        ForecastInputStatus.SUBMITTED,
+        ForecastInputStatus.REVIEWED,
+    ):
+        return False
+    if record.missing():
+        return False
+    if run is None:
         return True
-    return any(when and when > run.created_at for when in changes)
+    current = record.to_engine(record.venture).to_dict()
+    return (
+        run.inputs.get(str(record.venture.uuid)) != current
+        or run.settings != settings_row.to_engine().to_dict()
+    )
 
 
 @dataclass(frozen=True)
@@ -744,14 +758,17 @@ def forecast_input_status_by_venture(*, programme: Programme, fellow) -> list[di
 
 
 def forecast_venture_runs_bulk(*, programme: Programme, trigger: str, actor=None) -> int:
-    """Every venture with reviewed inputs gets its own run, in one pass of the engine (each
-    venture's summary from the same draws as the totals). Skips a venture whose latest run
-    is the same; returns how many runs were stored."""
+    """Every venture with inputs sent or reviewed gets its own run, in one pass of the engine
+    (each venture's summary is what forecast() of it alone gives). Skips a venture whose
+    latest run is the same; returns how many runs were stored."""
     settings_row = forecast_settings_for(programme=programme)
     settings = settings_row.to_engine()
     seed = settings_row.seed
     records = list(
-        ForecastInput.objects.filter(programme=programme, status=ForecastInputStatus.REVIEWED)
+        ForecastInput.objects.filter(
+            programme=programme,
+            status__in=[ForecastInputStatus.SUBMITTED, ForecastInputStatus.REVIEWED],
+        )
         .select_related("venture")
         .order_by("pk")
     )

@@ -30,11 +30,11 @@ def forecast_recompute(
 def forecast_recompute_nightly() -> int:
     """Every night: each programme's totals, in case anything was missed (a broker outage
     when inputs changed). Stores nothing where nothing changed."""
-    from .forecasting import forecast_portfolio_runs
+    from .forecasting import forecast_recompute as recompute
 
     with scopes_disabled():
         programmes = list(Programme.objects.order_by("pk"))
     for programme in programmes:
         with scope(programme=programme):
-            forecast_portfolio_runs(programme=programme, trigger="nightly")
+            recompute(programme=programme, trigger="nightly")
     return len(programmes)

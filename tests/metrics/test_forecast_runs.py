@@ -223,3 +223,43 @@ def test_venture_runs_in_bulk_match_one_by_one_and_are_not_stored_twice(programm
                 assert bulk.outputs["patients"][key] == pytest.approx(
                     one_by_one[venture.pk].outputs["patients"][key]
                 )
+
+
+def test_a_settings_change_makes_every_forecast_again_and_pending_says_so_until_then(
+    programme_a, staff_a, django_capture_on_commit_callbacks
+):
+    from metrics.forecasting import (
+        forecast_settings_update,
+        latest_run,
+        programme_pending,
+        venture_pending,
+    )
+    from metrics.models import ForecastInput
+
+    venture = reviewed_venture(programme_a, staff_a)
+    with scope(programme=programme_a):
+        run = latest_run(programme=programme_a, scope="programme")
+        assert not programme_pending(programme=programme_a, run=run)
+        with django_capture_on_commit_callbacks(execute=False) as queued:
+            settings = forecast_settings_update(
+                programme=programme_a, data={"probability_pilot": Decimal("0.5")}, actor=staff_a
+            )
+        record = ForecastInput.objects.get(venture=venture)
+        venture_run = latest_run(programme=programme_a, scope="venture", venture=venture)
+        assert programme_pending(programme=programme_a, run=run)
+        assert venture_pending(record=record, run=venture_run, settings_row=settings)
+        assert len(queued) == 1
+        queued[0]()
+        run = latest_run(programme=programme_a, scope="programme")
+        venture_run = latest_run(programme=programme_a, scope="venture", venture=venture)
+        assert run.trigger == "settings_changed"
+        assert run.settings["stage_probabilities"]["pilot"] == 0.5
+        assert not programme_pending(programme=programme_a, run=run)
+        assert not venture_pending(record=record, run=venture_run, settings_row=settings)
+        # The nightly pass finds nothing new and stores nothing.
+        from metrics.tasks import forecast_recompute_nightly
+
+        before = ForecastRun.objects.count()
+    forecast_recompute_nightly.apply().get()
+    with scope(programme=programme_a):
+        assert ForecastRun.objects.count() == before
