@@ -193,6 +193,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "metrics.tasks.metric_snapshots_nightly",
         "schedule": crontab(hour=2, minute=15),
     },
+    # Patient Impact forecast: recomputed when inputs change (metrics.forecasting enqueues it);
+    # this nightly pass catches a change whose task was lost, and stores nothing otherwise.
+    "forecast-nightly": {
+        "task": "metrics.tasks.forecast_recompute_nightly",
+        "schedule": crontab(hour=2, minute=45),
+    },
 }
 # A publish that cannot reach the broker gives up fast: the outbox sweep delivers later.
 CELERY_TASK_PUBLISH_RETRY = False

@@ -4,6 +4,9 @@ from cohort.admin_site import ProgrammeScopedAdmin
 
 from .models import (
     CompanyRecord,
+    ForecastInput,
+    ForecastRun,
+    ForecastSettings,
     FundingRecord,
     JobsRecord,
     MetricRun,
@@ -120,4 +123,58 @@ class MetricTargetAdmin(ProgrammeScopedAdmin):
     readonly_fields = ["key", "cohort", "set_by", "updated_at"]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ForecastSettings)
+class ForecastSettingsAdmin(ProgrammeScopedAdmin):
+    """A programme's forecast settings. Staff change them on the forecast's settings page
+    (stale edits refused, every forecast made again, audited); here they can be looked up."""
+
+    list_display = ["programme", "draws", "horizon_years", "bass_p", "bass_q", "updated_at"]
+    readonly_fields = ["uuid", "seed", "version", "updated_at", "updated_by"]
+    list_select_related = ["programme"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ForecastInput)
+class ForecastInputAdmin(ProgrammeScopedAdmin):
+    """A venture's forecast inputs. Fellows enter them and staff review them on the forecast
+    pages (the fellow is told, the audit log keeps it); the admin is for looking them up."""
+
+    list_display = ["venture", "status", "submitted_at", "reviewed_at", "updated_at"]
+    list_filter = ["status"]
+    search_fields = ["venture__name", "venture__fellow__user__full_name"]
+    readonly_fields = [
+        "uuid",
+        "venture",
+        "status",
+        "submitted_at",
+        "reviewed_by",
+        "reviewed_at",
+        "review_note",
+        "updated_at",
+        "updated_by",
+        "version",
+    ]
+    list_select_related = ["programme", "venture"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ForecastRun)
+class ForecastRunAdmin(ProgrammeScopedAdmin):
+    """A stored forecast: never changed, so read-only here."""
+
+    list_display = ["__str__", "scope", "trigger", "ventures_count", "seed", "created_at"]
+    list_filter = ["scope", "trigger"]
+    list_select_related = ["programme", "venture", "cohort"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -2,10 +2,12 @@
 after 2016/17 — grants, investment, prizes and contracts; NHS pilots and partnerships;
 patients reached; companies formed and jobs created — mostly verified, some waiting for the
 programme team, one returned with a reason. The demo fellow's own are at every stage, and her
-quarterly update is due. Idempotent: nothing is added when the first cohort has outcomes."""
+quarterly update is due. Idempotent: nothing is added when the first cohort has outcomes.
+Then the Patient Impact forecast: the ventures' inputs and the stored runs (seed_forecast)."""
 
 import random
-from datetime import date, timedelta
+import uuid
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.utils import timezone
@@ -234,6 +236,194 @@ def _demo_fellow(fellow, venture, staff, today) -> None:
         actor=staff,
         reason="We could not find this award: add a link to the announcement or the letter.",
     )
+
+
+# --- Patient Impact forecast ------------------------------------------------------------------
+
+# Plausible (low, likely, high) estimates by stage: earlier ventures are further from launch
+# and less sure of their market. Scaled per venture by its sector below.
+_DELAY_BY_STAGE = {
+    "idea": (1.5, 3, 5),
+    "prototype": (1, 2, 4),
+    "pilot": (0.5, 1, 2.5),
+    "evidence": (0, 0.5, 1.5),
+    "scaling": (0, 0, 0.5),
+}
+_SITES_BY_SECTOR = {
+    "digital": (20, 80, 220),
+    "ai_data": (10, 40, 150),
+    "medtech": (10, 35, 120),
+    "diagnostics": (15, 50, 140),
+    "pharma": (5, 25, 90),
+    "mental_health": (20, 70, 200),
+    "service": (5, 20, 60),
+    "education": (10, 60, 180),
+    "social": (5, 15, 50),
+    "other": (5, 20, 80),
+}
+
+
+def _triple(rng, low, likely, high, places=0):
+    factor = rng.uniform(0.6, 1.6)
+    values = sorted(round(x * factor, places) for x in (low, likely, high))
+    return [Decimal(str(v)) for v in values]
+
+
+def _estimates(rng, venture) -> dict:
+    data = {}
+    parts = ("low", "likely", "high")
+    delay = [Decimal(str(v)) for v in _DELAY_BY_STAGE[venture.stage]]
+    sites = _triple(rng, *_SITES_BY_SECTOR.get(venture.sector, (5, 20, 80)))
+    per_site = _triple(rng, *rng.choice([(100, 400, 1200), (300, 1500, 5000), (50, 250, 600)]))
+    for prefix, values in (
+        ("launch_delay", delay),
+        ("market_potential", sites),
+        ("patients_per_site", per_site),
+    ):
+        data.update({f"{prefix}_{p}": v for p, v in zip(parts, values, strict=True)})
+    if rng.random() < 0.2:
+        qalys = _triple(rng, 0.005, 0.02, 0.06, places=3)
+        data.update({f"qalys_per_patient_{p}": v for p, v in zip(parts, qalys, strict=True)})
+    if rng.random() < 0.25:
+        saved = _triple(rng, 10, 45, 150)
+        data.update({f"savings_per_patient_{p}": v for p, v in zip(parts, saved, strict=True)})
+    data["assumptions"] = rng.choice(
+        [
+            "Sites: trusts with the service in the NHS Digital directory. Patients: the pilot "
+            "site's activity data for a year.",
+            "From the pilot's numbers, halved for the low and doubled for the high.",
+            "Market from the GIRFT report for the specialty; patients from HES activity.",
+            "Our commissioner's estimate of eligible patients, checked against QOF registers.",
+        ]
+    )
+    return data
+
+
+@register_seeder(order=75)
+def seed_forecast(seeder) -> None:
+    """Forecast inputs for the first cohort's ventures — most reviewed, two waiting for
+    review, one returned with a reason, a few not started — and the demo fellow's own a draft
+    still missing a number; then the stored runs (each venture, the cohort, the programme),
+    plus a forecast dated before the verified patients reached, so the prospective check has
+    something to compare. Idempotent: nothing is added once the programme has inputs."""
+    from .forecasting import (
+        forecast_portfolio_runs,
+        forecast_settings_for,
+        forecast_venture_run,
+        forecast_venture_runs_bulk,
+    )
+    from .models import ForecastInput, ForecastInputStatus, ForecastRun
+
+    cep = seeder.programmes["cep"]
+    rng = random.Random(2026)
+    with scope(programme=cep):
+        if ForecastInput.objects.filter(programme=cep).exists():
+            return
+        ventures = list(
+            Venture.objects.filter(programme=cep, fellow__cohort__name=COHORT)
+            .select_related("fellow__user")
+            .order_by("pk")
+        )
+        if not ventures:
+            return
+        forecast_settings_for(programme=cep)
+        staff = Membership.objects.get(programme=cep, user__email=STAFF_EMAIL).user
+        now = timezone.now()
+        rows = []
+        others = [v for v in ventures if v.fellow.user.email != FELLOW_EMAIL]
+        for i, venture in enumerate(others):
+            if i % 13 == 12:
+                continue  # a few have not started
+            data = _estimates(rng, venture)
+            status = {
+                3: ForecastInputStatus.SUBMITTED,
+                7: ForecastInputStatus.SUBMITTED,
+                11: ForecastInputStatus.RETURNED,
+            }.get(i, ForecastInputStatus.REVIEWED)
+            submitted = now - timedelta(days=rng.randrange(5, 60))
+            review = {}
+            if status == ForecastInputStatus.REVIEWED:
+                review = {"reviewed_by": staff, "reviewed_at": submitted + timedelta(days=3)}
+            elif status == ForecastInputStatus.RETURNED:
+                review = {
+                    "reviewed_by": staff,
+                    "reviewed_at": submitted + timedelta(days=2),
+                    "review_note": "The high estimate of sites is above the number of trusts "
+                    "that run this service: check it against the NHS directory.",
+                }
+            rows.append(
+                ForecastInput(
+                    programme=cep,
+                    venture=venture,
+                    status=status,
+                    submitted_at=submitted,
+                    updated_at=submitted,
+                    updated_by=venture.fellow.user,
+                    **review,
+                    **data,
+                )
+            )
+        demo = next((v for v in ventures if v.fellow.user.email == FELLOW_EMAIL), None)
+        if demo is not None:
+            draft = _estimates(random.Random(1), demo)
+            for part in ("low", "likely", "high"):
+                draft.pop(f"patients_per_site_{part}")
+            draft["assumptions"] = (
+                "Sites: the 160 type 1 emergency departments in England, most of which could "
+                "use it. Still working out patients per department from the pilot's data."
+            )
+            rows.append(
+                ForecastInput(
+                    programme=cep,
+                    venture=demo,
+                    status=ForecastInputStatus.DRAFT,
+                    updated_by=demo.fellow.user,
+                    **draft,
+                )
+            )
+        # Written in bulk: each row what the fellow's save and the staff's review would leave.
+        ForecastInput.objects.bulk_create(rows)
+        forecast_venture_runs_bulk(programme=cep, trigger=ForecastRun.Trigger.DEMO)
+        # What the task made when the two waiting for review were sent (not in the totals).
+        for record in rows:
+            if record.status == ForecastInputStatus.SUBMITTED:
+                forecast_venture_run(venture=record.venture, trigger=ForecastRun.Trigger.DEMO)
+        result = forecast_portfolio_runs(programme=cep, trigger=ForecastRun.Trigger.DEMO)
+        _earlier_forecasts(cep, result["programme"])
+
+
+def _earlier_forecasts(programme, programme_run) -> None:
+    """Copies of the venture and programme forecasts dated before the verified patients
+    reached, as if made then, so the prospective check shows how the forecast fared."""
+    from .models import ForecastRun
+
+    verified = PatientReachRecord.objects.filter(
+        programme=programme, status=OutcomeStatus.VERIFIED, venture__isnull=False
+    )
+    first = {}
+    for record in verified.order_by("period_start"):
+        first.setdefault(record.venture_id, record.period_start)
+    if not first:
+        return
+    copies = []
+    runs = ForecastRun.objects.filter(
+        programme=programme, scope=ForecastRun.Scope.VENTURE, venture_id__in=list(first)
+    )
+    for run in runs:
+        run.pk, run.uuid = None, uuid.uuid4()
+        run.created_at = _at(first[run.venture_id] - timedelta(days=30))
+        run.fingerprint = "demo-earlier"
+        copies.append(run)
+    if programme_run is not None:
+        programme_run.pk, programme_run.uuid = None, uuid.uuid4()
+        programme_run.created_at = _at(min(first.values()) - timedelta(days=30))
+        programme_run.fingerprint = "demo-earlier"
+        copies.append(programme_run)
+    ForecastRun.objects.bulk_create(copies)
+
+
+def _at(day: date):
+    return timezone.make_aware(datetime.combine(day, time(9, 0)))
 
 
 # Targets staff set for the first year (what the programme aimed at in 2016/17), so the

@@ -3,7 +3,15 @@ from django import forms
 from cohort.models import Cohort, Organisation, Venture
 
 from .definitions import METRICS
-from .models import OutcomeStatus
+from .forecasting import INPUT_FIELDS as FORECAST_INPUT_FIELDS
+from .forecasting import SETTINGS_FIELDS as FORECAST_SETTINGS_FIELDS
+from .models import (
+    ESTIMATE_PARTS,
+    FORECAST_ESTIMATES,
+    ForecastInput,
+    ForecastSettings,
+    OutcomeStatus,
+)
 from .services import OUTCOME_KINDS
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
@@ -131,3 +139,110 @@ class TargetsForm(forms.Form):
                 ),
                 initial=existing[key].value if key in existing else None,
             )
+
+
+# --- Patient Impact forecast ------------------------------------------------------------------
+
+ESTIMATE_HINTS = {
+    "launch_delay": "Years from now until the first NHS site could use it. 0 if it is in use "
+    "already; 1.5 for eighteen months.",
+    "market_potential": "How many NHS sites (trusts, practices or pharmacies, whichever adopt "
+    "it) could use it in the end, if it succeeds.",
+    "patients_per_site": "How many patients one adopting site would reach in a year once it "
+    "uses it fully.",
+    "qalys_per_patient": "Optional. Quality-adjusted life years each patient gains, if you "
+    "have evidence for it (for example 0.01 to 0.05 for many digital tools).",
+    "savings_per_patient": "Optional. Money the NHS saves for each patient reached, in pounds.",
+}
+ESTIMATE_UNITS = {
+    "launch_delay": "years",
+    "market_potential": "sites",
+    "patients_per_site": "patients a year",
+    "qalys_per_patient": "QALYs",
+    "savings_per_patient": "£",
+}
+
+
+class ForecastInputForm(forms.ModelForm):
+    """A venture's forecast inputs: three numbers per estimate, and why."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = ForecastInput
+        fields = list(FORECAST_INPUT_FIELDS)
+        widgets = {"assumptions": forms.Textarea(attrs={"rows": 5})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for prefix, label, _, places, _maximum, _ in FORECAST_ESTIMATES:
+            for part in ESTIMATE_PARTS:
+                field = self.fields[f"{prefix}_{part}"]
+                field.label = part.capitalize()
+                field.required = False
+                field.widget = forms.TextInput(
+                    attrs={"inputmode": "decimal", "spellcheck": "false", "autocomplete": "off"}
+                )
+                number = "a whole number" if places == 0 else "a number"
+                field.error_messages = {
+                    **field.error_messages,
+                    "invalid": f"{label}: give the {part} estimate as {number}, such as "
+                    f"{'40' if places == 0 else '1.5'}.",
+                    "max_digits": f"{label}: the {part} estimate is too large: check it.",
+                    "max_whole_digits": f"{label}: the {part} estimate is too large: check it.",
+                    "max_decimal_places": (
+                        f"{label}: give the {part} estimate as a whole number."
+                        if places == 0
+                        else f"{label}: use at most {places} decimal places."
+                    ),
+                }
+
+    def estimate_groups(self):
+        """For the template: one group of three fields per estimate."""
+        for prefix, label, _, _, _, required in FORECAST_ESTIMATES:
+            yield {
+                "prefix": prefix,
+                "label": label,
+                "hint": ESTIMATE_HINTS[prefix],
+                "unit": ESTIMATE_UNITS[prefix],
+                "required": required,
+                "fields": [self[f"{prefix}_{part}"] for part in ESTIMATE_PARTS],
+                "errors": [e for part in ESTIMATE_PARTS for e in self[f"{prefix}_{part}"].errors],
+            }
+
+
+class ForecastReturnForm(forms.Form):
+    reason = forms.CharField(
+        label="Why are the inputs going back?",
+        help_text="The fellow is told, and can change the inputs and send them again.",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Say why, so the fellow knows what to change."},
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+class ForecastSettingsForm(forms.ModelForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = ForecastSettings
+        fields = list(FORECAST_SETTINGS_FIELDS)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for stage, name in ForecastSettings.STAGE_FIELDS.items():
+            self.fields[name].label = f"Probability of reaching adoption: {stage} stage"
+            self.fields[name].help_text = "From 0 to 1, such as 0.35."
+        for name, field in self.fields.items():
+            if name == "version":
+                continue
+            field.widget.attrs.update({"inputmode": "decimal"})
+            field.error_messages = {
+                **field.error_messages,
+                "invalid": f"{field.label}: give a number.",
+                "required": f"{field.label}: give a number.",
+                "max_digits": f"{field.label}: that number is too large.",
+                "max_whole_digits": f"{field.label}: that number is too large.",
+                "max_decimal_places": f"{field.label}: use fewer decimal places.",
+            }

@@ -251,6 +251,431 @@ class OutcomeUpdate(models.Model):
         return f"{self.fellow} — outcomes to {self.quarter_start:%B %Y}"
 
 
+# --- Patient Impact forecast (DESIGN §8) ------------------------------------------------------
+
+# Sanity limits at the field: beyond them a number is almost certainly a typing mistake.
+MAX_LAUNCH_DELAY_YEARS = 10
+MAX_SITES = 10_000
+MAX_PATIENTS_PER_SITE = 10_000_000
+MAX_QALYS_PER_PATIENT = 50
+MAX_SAVING_PER_PATIENT = 10_000_000
+
+
+def _probability_field(label: str, default: float):
+    return models.DecimalField(
+        label,
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal(str(default)),
+        validators=[
+            MinValueValidator(Decimal("0"), "Give a probability from 0 to 1, such as 0.35."),
+            MaxValueValidator(Decimal("1"), "Give a probability from 0 to 1, such as 0.35."),
+        ],
+    )
+
+
+def _rate_field(label: str, default: str, help_text: str):
+    return models.DecimalField(
+        label,
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal(default),
+        help_text=help_text,
+        validators=[
+            MinValueValidator(Decimal("0"), "Give a yearly rate from 0% to 20%."),
+            MaxValueValidator(Decimal("20"), "Give a yearly rate from 0% to 20%."),
+        ],
+    )
+
+
+def _pounds_field(label: str, default: int, help_text: str = ""):
+    return models.DecimalField(
+        label,
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal(default),
+        help_text=help_text,
+        validators=[
+            MinValueValidator(Decimal("1"), "Give an amount of at least £1."),
+            MaxValueValidator(Decimal("10000000"), "That amount is too large: check it."),
+        ],
+    )
+
+
+class ForecastSettings(models.Model):
+    """A programme's Patient Impact forecast settings: how likely a venture at each stage is to
+    reach adoption, the adoption curve, the number of draws and years, and the Green Book's
+    discount rates and value of a QALY. Created with the design's defaults on first use."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    programme = models.OneToOneField(Programme, on_delete=models.CASCADE, related_name="+")
+    probability_idea = _probability_field("idea", 0.10)
+    probability_prototype = _probability_field("prototype", 0.20)
+    probability_pilot = _probability_field("pilot", 0.35)
+    probability_evidence = _probability_field("evidence", 0.60)
+    probability_scaling = _probability_field("scaling", 0.85)
+    bass_p = models.DecimalField(
+        "Bass p (innovation)",
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0.03"),
+        help_text="How readily sites adopt on their own. Published values are about 0.01 to 0.05.",
+        validators=[
+            MinValueValidator(Decimal("0.0001"), "Give a number above 0, such as 0.03."),
+            MaxValueValidator(Decimal("1"), "Give a number no more than 1, such as 0.03."),
+        ],
+    )
+    bass_q = models.DecimalField(
+        "Bass q (imitation)",
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0.38"),
+        help_text="How readily sites follow those that adopted. Published values are about "
+        "0.3 to 0.5.",
+        validators=[
+            MinValueValidator(Decimal("0.0001"), "Give a number above 0, such as 0.38."),
+            MaxValueValidator(Decimal("1"), "Give a number no more than 1, such as 0.38."),
+        ],
+    )
+    draws = models.PositiveIntegerField(
+        "number of draws",
+        default=10_000,
+        help_text="Monte Carlo draws per forecast, from 1,000 to 100,000.",
+        validators=[
+            MinValueValidator(1_000, "Use at least 1,000 draws."),
+            MaxValueValidator(100_000, "Use at most 100,000 draws."),
+        ],
+    )
+    horizon_years = models.PositiveSmallIntegerField(
+        "years forecast",
+        default=5,
+        validators=[
+            MinValueValidator(1, "Forecast at least 1 year."),
+            MaxValueValidator(20, "Forecast at most 20 years."),
+        ],
+    )
+    cost_discount_rate = _rate_field(
+        "cost discount rate (% a year)", "3.5", "HM Treasury Green Book: 3.5% for costs."
+    )
+    health_discount_rate = _rate_field(
+        "health discount rate (% a year)", "1.5", "Green Book: 1.5% for health effects."
+    )
+    qaly_value = _pounds_field("value of a QALY (£)", 70_000, "Green Book: £70,000.")
+    nice_threshold_low = _pounds_field("NICE threshold, low (£ per QALY)", 20_000)
+    nice_threshold_high = _pounds_field("NICE threshold, high (£ per QALY)", 30_000)
+    # The run's seed: fixed per programme, so the same inputs give the same forecast and a
+    # venture's numbers move only when its inputs move (each venture has its own stream).
+    seed = models.BigIntegerField(default=0, editable=False)
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = ScopedManager(programme="programme")
+
+    class Meta:
+        verbose_name = "forecast settings"
+        verbose_name_plural = "forecast settings"
+
+    def __str__(self):
+        return f"Forecast settings of {self.programme}"
+
+    STAGE_FIELDS = {
+        "idea": "probability_idea",
+        "prototype": "probability_prototype",
+        "pilot": "probability_pilot",
+        "evidence": "probability_evidence",
+        "scaling": "probability_scaling",
+    }
+
+    def clean(self):
+        if (
+            self.nice_threshold_low is not None
+            and self.nice_threshold_high is not None
+            and self.nice_threshold_low > self.nice_threshold_high
+        ):
+            raise ValidationError(
+                {
+                    "nice_threshold_low": "NICE threshold: the low cannot be above the high "
+                    f"(£{self.nice_threshold_high:,.0f})."
+                }
+            )
+
+    def stage_probabilities(self) -> dict[str, float]:
+        return {stage: float(getattr(self, name)) for stage, name in self.STAGE_FIELDS.items()}
+
+    def to_engine(self):
+        """The engine's settings (rates as fractions: 3.5% is 0.035)."""
+        from . import forecast as engine
+
+        return engine.ForecastSettings(
+            bass_p=float(self.bass_p),
+            bass_q=float(self.bass_q),
+            horizon_years=int(self.horizon_years),
+            draws=int(self.draws),
+            stage_probabilities=self.stage_probabilities(),
+            cost_discount_rate=float(self.cost_discount_rate) / 100,
+            health_discount_rate=float(self.health_discount_rate) / 100,
+            qaly_value=float(self.qaly_value),
+            nice_threshold_low=float(self.nice_threshold_low),
+            nice_threshold_high=float(self.nice_threshold_high),
+        )
+
+
+class ForecastInputStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Waiting for review"
+    REVIEWED = "reviewed", "Reviewed"
+    RETURNED = "returned", "Returned with a reason"
+
+
+# (field prefix, label used to start a message, what it is in a list of what is missing,
+#  decimal places, maximum, required to forecast)
+FORECAST_ESTIMATES = (
+    ("launch_delay", "Launch delay", "launch delay (years)", 1, MAX_LAUNCH_DELAY_YEARS, True),
+    (
+        "market_potential",
+        "Market potential",
+        "market potential (NHS sites that could adopt)",
+        0,
+        MAX_SITES,
+        True,
+    ),
+    (
+        "patients_per_site",
+        "Patients per site per year",
+        "patients per adopting site per year",
+        0,
+        MAX_PATIENTS_PER_SITE,
+        True,
+    ),
+    (
+        "qalys_per_patient",
+        "QALYs per patient",
+        "QALYs per patient",
+        3,
+        MAX_QALYS_PER_PATIENT,
+        False,
+    ),
+    (
+        "savings_per_patient",
+        "£ saved per patient",
+        "£ saved per patient",
+        2,
+        MAX_SAVING_PER_PATIENT,
+        False,
+    ),
+)
+ESTIMATE_PARTS = ("low", "likely", "high")
+
+
+def _estimate_field(places: int):
+    return models.DecimalField(max_digits=14, decimal_places=places, null=True, blank=True)
+
+
+class ForecastInput(models.Model):
+    """A venture's forecast inputs, each a (low, likely, high) estimate, with the fellow's
+    reasons for them: entered by the fellow, reviewed by programme staff. Only reviewed inputs
+    count in the programme's and cohorts' forecasts."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="+")
+    venture = models.OneToOneField(Venture, on_delete=models.CASCADE, related_name="+")
+    launch_delay_low = _estimate_field(1)
+    launch_delay_likely = _estimate_field(1)
+    launch_delay_high = _estimate_field(1)
+    market_potential_low = _estimate_field(0)
+    market_potential_likely = _estimate_field(0)
+    market_potential_high = _estimate_field(0)
+    patients_per_site_low = _estimate_field(0)
+    patients_per_site_likely = _estimate_field(0)
+    patients_per_site_high = _estimate_field(0)
+    qalys_per_patient_low = _estimate_field(3)
+    qalys_per_patient_likely = _estimate_field(3)
+    qalys_per_patient_high = _estimate_field(3)
+    savings_per_patient_low = _estimate_field(2)
+    savings_per_patient_likely = _estimate_field(2)
+    savings_per_patient_high = _estimate_field(2)
+    assumptions = models.TextField(
+        "why these numbers",
+        max_length=4000,
+        blank=True,
+        help_text="Where each estimate comes from: a pilot's figures, a market study, a "
+        "published trial. Staff read it when they review the inputs.",
+    )
+    status = models.CharField(
+        max_length=10, choices=ForecastInputStatus.choices, default=ForecastInputStatus.DRAFT
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Bumped on every change: a save names the version it started from (no silent overwrite).
+    version = models.PositiveIntegerField(default=1)
+
+    objects = ScopedManager(programme="programme")
+
+    class Meta:
+        verbose_name = "forecast inputs"
+        verbose_name_plural = "forecast inputs"
+        ordering = ["-updated_at", "-id"]
+
+    def __str__(self):
+        return f"Forecast inputs of {self.venture}"
+
+    def estimate(self, prefix: str):
+        """(low, likely, high) as floats, or None when none of the three is given."""
+        values = [getattr(self, f"{prefix}_{part}") for part in ESTIMATE_PARTS]
+        if all(v is None for v in values):
+            return None
+        return tuple(None if v is None else float(v) for v in values)
+
+    def clean(self):
+        errors: dict[str, str] = {}
+        for prefix, label, _, _, maximum, _ in FORECAST_ESTIMATES:
+            self._check_estimate(prefix, label, maximum, errors)
+        if errors:
+            raise ValidationError(errors)
+
+    def _check_estimate(self, prefix, label, maximum, errors):
+        values = {part: getattr(self, f"{prefix}_{part}") for part in ESTIMATE_PARTS}
+        given = [part for part, v in values.items() if v is not None]
+        if not given:
+            return
+        if len(given) < 3:
+            for part in ESTIMATE_PARTS:
+                if values[part] is None:
+                    errors[f"{prefix}_{part}"] = (
+                        f"{label}: give the {part} estimate too, or leave all three empty "
+                        "until you know."
+                    )
+            return
+        low, likely, high = (values[p] for p in ESTIMATE_PARTS)
+        for part in ESTIMATE_PARTS:
+            if values[part] < 0:
+                errors[f"{prefix}_{part}"] = f"{label}: the {part} estimate cannot be negative."
+        if any(f"{prefix}_{p}" in errors for p in ESTIMATE_PARTS):
+            return
+        if low > high:
+            errors[f"{prefix}_low"] = (
+                f"{label}: the low estimate cannot be above the high estimate."
+            )
+        elif likely < low:
+            errors[f"{prefix}_likely"] = (
+                f"{label}: the likely estimate cannot be below the low estimate."
+            )
+        elif likely > high:
+            errors[f"{prefix}_likely"] = (
+                f"{label}: the likely estimate cannot be above the high estimate."
+            )
+        elif high > maximum:
+            errors[f"{prefix}_high"] = (
+                f"{label}: the high estimate cannot be more than {maximum:,}: check it."
+            )
+
+    def missing(self) -> list[str]:
+        """What must still be given before the venture can be forecast, in words."""
+        return [
+            missing
+            for prefix, _, missing, _, _, required in FORECAST_ESTIMATES
+            if required and self.estimate(prefix) is None
+        ]
+
+    def to_engine(self, venture=None):
+        """The engine's VentureInputs (keyed by the venture's UUID, its stage from the venture)."""
+        from . import forecast as engine
+
+        venture = venture or self.venture
+        return engine.VentureInputs(
+            key=str(venture.uuid),
+            name=venture.name,
+            stage=venture.stage,
+            **{prefix: self.estimate(prefix) for prefix, *_ in FORECAST_ESTIMATES},
+        )
+
+
+class ForecastRun(models.Model):
+    """One stored forecast: of a venture, a cohort or the whole programme, with the inputs,
+    settings and seed it was made from and what it gave. Runs are never changed; pages show
+    the latest of each."""
+
+    class Scope(models.TextChoices):
+        VENTURE = "venture", "Venture"
+        COHORT = "cohort", "Cohort"
+        PROGRAMME = "programme", "Programme"
+
+    class Trigger(models.TextChoices):
+        INPUTS_CHANGED = "inputs_changed", "Inputs changed"
+        REVIEWED = "reviewed", "Inputs reviewed"
+        SETTINGS_CHANGED = "settings_changed", "Settings changed"
+        NIGHTLY = "nightly", "Nightly check"
+        ON_DEMAND = "on_demand", "On demand"
+        DEMO = "demo", "Demo data"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="+")
+    scope = models.CharField(max_length=10, choices=Scope.choices)
+    venture = models.ForeignKey(
+        Venture, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    cohort = models.ForeignKey(
+        "cohort.Cohort", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Declared before `settings` below, which shadows django.conf.settings in this class body.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The status of a venture's inputs when it ran: a fellow's preview of a draft says so.
+    input_status = models.CharField(max_length=10, blank=True)
+    inputs = models.JSONField(default=dict, help_text="The engine's inputs, by venture UUID.")
+    settings = models.JSONField(default=dict)
+    seed = models.BigIntegerField()
+    outputs = models.JSONField(default=dict)
+    ventures_count = models.PositiveIntegerField(default=0)
+    missing = models.JSONField(default=list, blank=True)
+    # SHA-256 of (scope, inputs, settings, seed): a second run of the same is not stored again.
+    fingerprint = models.CharField(max_length=64)
+
+    objects = ScopedManager(programme="programme")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["programme", "scope", "-created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(scope="venture", venture__isnull=False, cohort__isnull=True)
+                    | models.Q(scope="cohort", venture__isnull=True, cohort__isnull=False)
+                    | models.Q(scope="programme", venture__isnull=True, cohort__isnull=True)
+                ),
+                name="forecast_run_scope_matches_its_target",
+            )
+        ]
+
+    def __str__(self):
+        target = self.venture or self.cohort or self.programme
+        return f"Forecast of {target}, {timezone.localtime(self.created_at):%d %b %Y %H:%M}"
+
+    def summary_dict(self) -> dict:
+        """The engine's ForecastSummary.to_dict() shape, for prospective_check and from_dict."""
+        return {
+            "version": 1,
+            "seed": self.seed,
+            "settings": self.settings,
+            "inputs": [],
+            "outputs": self.outputs,
+        }
+
+
 class MetricRun(models.Model):
     """One computation of every metric of a programme (nightly by beat, or asked for by staff).
 

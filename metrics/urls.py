@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import forecast_views, views
 
 app_name = "metrics"
 
@@ -33,5 +33,33 @@ urlpatterns = [
         "outcomes/<slug:kind>/<uuid:record_uuid>/reject/",
         views.outcome_reject_view,
         name="outcome_reject",
+    ),
+]
+
+# The Patient Impact forecast (DESIGN §8).
+urlpatterns += [
+    path("forecast/", forecast_views.programme_forecast_view, name="forecast"),
+    path("forecast/recompute/", forecast_views.forecast_recompute_view, name="forecast_recompute"),
+    path("forecast/settings/", forecast_views.forecast_settings_view, name="forecast_settings"),
+    path("forecast/review/", forecast_views.forecast_review_view, name="forecast_review"),
+    path(
+        "forecast/ventures/<uuid:venture_uuid>/",
+        forecast_views.venture_forecast_view,
+        name="forecast_venture",
+    ),
+    path(
+        "forecast/ventures/<uuid:venture_uuid>/preview/",
+        forecast_views.venture_forecast_preview_view,
+        name="forecast_preview",
+    ),
+    path(
+        "forecast/ventures/<uuid:venture_uuid>/accept/",
+        forecast_views.forecast_accept_view,
+        name="forecast_accept",
+    ),
+    path(
+        "forecast/ventures/<uuid:venture_uuid>/return/",
+        forecast_views.forecast_return_view,
+        name="forecast_return",
     ),
 ]

@@ -8,6 +8,7 @@ from django.utils import timezone
 from cohort.models import Role
 from cohort.selectors import fellow_for_user
 
+from ..charts import fan_chart
 from ..definitions import METRICS
 from ..models import OutcomeStatus
 from ..selectors import PERSONAL_METRICS, cohort_summary, people_figures, waiting_counts
@@ -51,6 +52,60 @@ def staff_outcomes_waiting(context):
         return {"waiting": 0}
     waiting = sum(waiting_counts(programme=programme).values())
     return {"waiting": waiting, "programme": programme}
+
+
+# --- Patient Impact forecast ------------------------------------------------------------------
+
+
+@register.filter
+def percent(value, places=0):
+    """0.35 -> "35%" (places: decimal places); "—" for nothing."""
+    if value is None or value == "":
+        return "—"
+    try:
+        return f"{float(value) * 100:.{int(places)}f}%"
+    except (TypeError, ValueError):
+        return "—"
+
+
+@register.simple_tag
+def forecast_fan_chart(title, chart, unit="patients"):
+    """The run's fan chart (an inline accessible SVG drawn on the server, metrics.charts);
+    the page always shows the table of the same numbers beside it."""
+    if not chart or not chart.get("years"):
+        return ""
+    return fan_chart(
+        title=title,
+        years=chart["years"],
+        p10=chart["p10"],
+        p50=chart["p50"],
+        p90=chart["p90"],
+        mean=chart.get("mean"),
+        actual=chart.get("actual"),
+        unit=unit,
+    )
+
+
+@register.inclusion_tag("metrics/includes/home_forecast.html", takes_context=True)
+def home_forecast(context, fellow=None):
+    """The fellow's ventures' forecast inputs at a glance: where each stands, what to do."""
+    from ..forecasting import forecast_input_status_by_venture
+
+    request = context["request"]
+    programme = request.programme
+    fellow = fellow or fellow_for_user(programme=programme, user=request.user)
+    if fellow is None:
+        return {"rows": []}
+    return {
+        "programme": programme,
+        "rows": forecast_input_status_by_venture(programme=programme, fellow=fellow),
+    }
+
+
+@register.filter
+def estimate(record, prefix):
+    """A forecast input's (low, likely, high) for one estimate, or None."""
+    return record.estimate(prefix) if record is not None else None
 
 
 @register.filter

@@ -28,7 +28,13 @@ from cohort.models import (
 from cohort.selectors import recruitment_funnel
 from events.models import Event, Registration
 from mentoring.models import Connection, Meeting, Mentorship, Milestone, MilestoneReview, SignOff
-from metrics.models import FundingRecord, OutcomeStatus, PartnershipRecord
+from metrics.models import (
+    ForecastInput,
+    ForecastRun,
+    FundingRecord,
+    OutcomeStatus,
+    PartnershipRecord,
+)
 from notifications.models import Announcement, AnnouncementReceipt, Notification, OutboxMessage
 from pdp.models import PDP, CompetencyDomain, Objective, PDPChange
 
@@ -84,6 +90,8 @@ TENANT_MODELS = [
     Registration,
     FundingRecord,
     PartnershipRecord,
+    ForecastInput,
+    ForecastRun,
 ]
 
 
@@ -247,3 +255,19 @@ def test_seed_demo_has_outcomes_verified_waiting_and_returned():
         assert PartnershipRecord.objects.filter(
             fellow__user__email="fellow@cep.example", status=OutcomeStatus.VERIFIED
         ).exists()
+
+
+def test_seed_demo_has_a_forecast_at_every_stage():
+    with scopes_disabled():
+        inputs = ForecastInput.objects.filter(programme__slug="cep")
+        statuses = set(inputs.values_list("status", flat=True))
+        assert statuses == {"draft", "submitted", "reviewed", "returned"}
+        assert inputs.filter(status="reviewed").count() > 80
+        hers = inputs.get(venture__fellow__user__email="fellow@cep.example")
+        assert hers.status == "draft" and hers.missing() == ["patients per adopting site per year"]
+        assert inputs.filter(qalys_per_patient_likely__isnull=False, status="reviewed").exists()
+        runs = ForecastRun.objects.filter(programme__slug="cep")
+        assert runs.filter(scope="programme").exists() and runs.filter(scope="cohort").exists()
+        latest = runs.filter(scope="programme").order_by("-created_at").first()
+        assert latest.ventures_count == inputs.filter(status="reviewed").count()
+        assert latest.seed and latest.outputs["patients"]["p90"]

@@ -28,6 +28,9 @@ from events.models import (
 from mentoring.models import Connection, MatchPair, MeetingReminder, MeetingWindow
 from metrics.models import (
     CompanyRecord,
+    ForecastInput,
+    ForecastRun,
+    ForecastSettings,
     FundingRecord,
     JobsRecord,
     MetricRun,
@@ -302,6 +305,21 @@ SAMPLES: dict[str, Callable[[Programme, object], models.Model]] = {
         fellow=FellowFactory(programme=programme, user=_member_user(programme, Role.FELLOW)),
         quarter_start=date(2026, 10, 1),
     ),
+    # metrics: the Patient Impact forecast
+    "metrics.ForecastSettings": lambda programme, staff: ForecastSettings.objects.create(
+        programme=programme, seed=7
+    ),
+    "metrics.ForecastInput": lambda programme, staff: ForecastInput.objects.create(
+        programme=programme,
+        venture=VentureFactory(
+            programme=programme,
+            fellow=FellowFactory(programme=programme, user=_member_user(programme, Role.FELLOW)),
+        ),
+        assumptions="A sample",
+    ),
+    "metrics.ForecastRun": lambda programme, staff: ForecastRun.objects.create(
+        programme=programme, scope="programme", trigger="demo", seed=7, fingerprint="x" * 64
+    ),
     "metrics.MetricRun": lambda programme, staff: MetricRun.objects.create(
         programme=programme, trigger="on_demand"
     ),
@@ -376,6 +394,10 @@ EDITS: dict[str, tuple[str, str]] = {
     "metrics.CompanyRecord": ("company_name", "Taken over"),
     "metrics.JobsRecord": ("evidence", "Taken over"),
     "metrics.OutcomeUpdate": ("nothing_new", "on"),
+    # metrics: the Patient Impact forecast
+    "metrics.ForecastSettings": ("draws", "1000"),
+    "metrics.ForecastInput": ("assumptions", "Taken over"),
+    "metrics.ForecastRun": ("trigger", "nightly"),
     "metrics.MetricRun": ("current_step", "Taken over"),
     "metrics.MetricSnapshot": ("key", "taken_over"),
     "metrics.MetricTarget": ("note", "Taken over"),

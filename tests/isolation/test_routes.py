@@ -239,6 +239,41 @@ def _staff_outcome(programme: Programme):
     return record
 
 
+def _staff_venture(programme: Programme):
+    """A venture of the staff member's own fellowship, its forecast inputs sent for review."""
+    from cohort.models import Venture
+    from metrics.models import ForecastInput
+
+    fellow = _staff_plan(programme)[0].fellow
+    with scopes_disabled():
+        venture = Venture.objects.filter(programme=programme, fellow=fellow).first()
+        if venture is None:
+            venture = Venture.objects.create(
+                programme=programme,
+                fellow=fellow,
+                name="Sample venture",
+                summary="A sample.",
+                stage="pilot",
+                sector="digital",
+            )
+            ForecastInput.objects.create(
+                programme=programme,
+                venture=venture,
+                status="submitted",
+                submitted_at=timezone.now(),
+                **{
+                    f"{prefix}_{part}": value
+                    for prefix, values in (
+                        ("launch_delay", (0, 1, 2)),
+                        ("market_potential", (5, 10, 20)),
+                        ("patients_per_site", (100, 200, 400)),
+                    )
+                    for part, value in zip(("low", "likely", "high"), values, strict=True)
+                },
+            )
+    return venture
+
+
 def _staff_year(programme: Programme) -> MeetingYear:
     """The year of the staff member's own mentorship (they are its fellow and its mentor, as for
     the plan above, so staff hold every relation to its records and reach every meeting route),
@@ -375,6 +410,11 @@ SAMPLES: dict[str, Sample] = {
     # route in ROUTE_SAMPLES below, as the people import uses the same argument name).
     "record_uuid": Sample(
         make=lambda programme: _staff_outcome(programme).uuid, missing=uuid.uuid4
+    ),
+    # metrics: the forecast of a venture of the staff member's own (they are its fellow, as for
+    # the plan), with inputs waiting for review, so accepting or returning them changes them.
+    "venture_uuid": Sample(
+        make=lambda programme: _staff_venture(programme).uuid, missing=uuid.uuid4
     ),
     "run_uuid": Sample(make=lambda programme: _metric_run(programme).uuid, missing=uuid.uuid4),
     # Which metric (a name, the same in every programme).
@@ -569,6 +609,36 @@ POST_PAYLOADS: dict[str, dict[str, Any] | Callable[[dict[str, Any]], dict[str, A
     "events:cancel_event": {"reason": "Cancelled by an intruder"},
     "events:attendance": {"attended": "no"},
     "metrics:outcome_reject": {"reason": "Returned by an intruder"},
+    "metrics:forecast_return": {"reason": "Returned by an intruder"},
+    "metrics:forecast_venture": {
+        "launch_delay_low": "0",
+        "launch_delay_likely": "0",
+        "launch_delay_high": "0",
+        "market_potential_low": "9999",
+        "market_potential_likely": "9999",
+        "market_potential_high": "9999",
+        "patients_per_site_low": "1",
+        "patients_per_site_likely": "1",
+        "patients_per_site_high": "1",
+        "assumptions": "Taken over",
+        "action": "submit",
+    },
+    "metrics:forecast_settings": {
+        "probability_idea": "1",
+        "probability_prototype": "1",
+        "probability_pilot": "1",
+        "probability_evidence": "1",
+        "probability_scaling": "1",
+        "bass_p": "0.5",
+        "bass_q": "0.5",
+        "draws": "1000",
+        "horizon_years": "2",
+        "cost_discount_rate": "0",
+        "health_discount_rate": "0",
+        "qaly_value": "1",
+        "nice_threshold_low": "1",
+        "nice_threshold_high": "1",
+    },
     "metrics:targets": {"events_attended": "1"},
     "metrics:outcome_edit": {
         "kind": "equity",
@@ -756,6 +826,18 @@ ROUTE_ACCESS: dict[str, str] = {
     "metrics:outcome_withdraw": OWN,
     "metrics:outcome_verify": STAFF,
     "metrics:outcome_reject": STAFF,
+    # metrics: the Patient Impact forecast. A venture's forecast is its fellow's (her mentor
+    # reads it) and staff's: anyone else gets the 404 of a venture that does not exist. The
+    # programme page shows staff everything, a fellow her cohort's totals, a mentor the
+    # mentees' ventures, and sends a partner home.
+    "metrics:forecast": MEMBERS_DISPATCH,
+    "metrics:forecast_recompute": STAFF,
+    "metrics:forecast_settings": STAFF,
+    "metrics:forecast_review": STAFF,
+    "metrics:forecast_venture": OWN,
+    "metrics:forecast_preview": OWN,
+    "metrics:forecast_accept": STAFF,
+    "metrics:forecast_return": STAFF,
     # metrics: the programme's figures are for staff only (a fellow sees her own on her home).
     "metrics:dashboard": STAFF,
     "metrics:targets": STAFF,
