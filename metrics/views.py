@@ -4,7 +4,6 @@ update) and the staff's verification queue."""
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from urllib.parse import urlencode
 
 import tablib
@@ -27,9 +26,21 @@ from cohort.selectors import fellow_for_user
 from cohort.views import ensure_errors_shown, role_required
 
 from . import charts
+from . import forecasting as fc
 from .definitions import METRICS
+from .forecast_views import run_context
 from .forms import QueueFilterForm, RejectForm, TargetsForm, outcome_form_class
-from .models import MetricRun, MetricSnapshot, MetricTarget, OutcomeStatus
+from .models import ForecastRun, MetricRun, MetricSnapshot, MetricTarget, OutcomeStatus
+from .reports import (
+    as_float,
+    chart_unit,
+    edi_table,
+    metric_table,
+    overview,
+    quarter_chart,
+    spreadsheet_number,
+    trend_chart,
+)
 from .selectors import (
     cohort_figures,
     cumulative_by_month,
@@ -57,7 +68,6 @@ from .services import (
     outcome_withdraw,
     quarter_label,
 )
-from .suppression import TOTAL, suppress_table
 
 PAGE_SIZE = 25
 QUEUE_PARAMETERS = {"kind", "status", "cohort", "page"}
@@ -376,50 +386,6 @@ def outcome_reject_view(request, programme_slug, kind, record_uuid):
 # --- programme metrics: dashboard, one metric, drill-down, runs, targets -------------------------
 
 
-def _float(value):
-    return float(value) if value is not None else None
-
-
-def _chart_unit(metric) -> str:
-    return metric.unit if metric.unit in charts.UNITS else "count"
-
-
-def quarter_chart(metric, quarters) -> str:
-    """A metric quarter by quarter: the programme line (and its rate, for a count that has
-    one, is in the table beside it)."""
-    values = [float(q["figure"].value) if q["figure"].value is not None else None for q in quarters]
-    return charts.line_chart(
-        title=f"{metric.label} by quarter",
-        labels=[q["label"] for q in quarters],
-        series=[charts.Series(metric.label, values)],
-        unit=_chart_unit(metric),
-        chart_id=f"chart-{metric.key}",
-    )
-
-
-def trend_chart(metric, trend, prospect, year) -> str:
-    """This year so far, month by month, projected to the year's end, against the target."""
-    values = trend["values"]
-    projection = None
-    if prospect and prospect.get("projected") is not None:
-        last = max((i for i, v in enumerate(values) if v is not None), default=None)
-        if last is not None and last < len(values) - 1:
-            projected = [None] * len(values)
-            projected[last] = values[last]
-            projected[-1] = float(prospect["projected"])
-            projection = charts.Series("Projected to the year's end", projected, style="dashed")
-    target = prospect.get("target") if prospect else None
-    return charts.line_chart(
-        title=f"{metric.label} in {year.label}, so far and projected",
-        labels=trend["labels"],
-        series=[charts.Series(f"{year.label} so far", values)],
-        unit=_chart_unit(metric),
-        target=float(target) if target is not None else None,
-        projection=projection,
-        chart_id=f"trend-{metric.key}",
-    )
-
-
 def _metric_or_404(key: str):
     metric = METRICS.get(key)
     if metric is None:
@@ -444,90 +410,18 @@ def dashboard_view(request, programme_slug):
     cohorts = list(Cohort.objects.filter(programme=programme).order_by("starts_on"))
     years = programme_years(cohorts)
     year = _chosen_year(request, years)
-    series = period_series(programme)
-    targets = {}
-    if year:
-        targets = {
-            t.key: t.value
-            for t in MetricTarget.objects.filter(programme=programme, cohort=year.cohort)
-        }
-    first = min((c.starts_on for c in cohorts), default=None)
-    cards = []
-    for metric in METRICS.values():
-        if metric.family != "period":
-            continue
-        months = series[metric.key]
-        card = {"metric": metric, "quarters": quarterly(metric, months, first, today)}
-        card["chart"] = quarter_chart(metric, card["quarters"])
-        if year:
-            card["year"] = figure_over(metric, months, year.start, year.end)
-            card["prospect"] = prospective(metric, months, year, today, targets.get(metric.key))
-        cards.append(card)
-    by_cohort = cohort_figures(programme)
-    comparison = [
+    context = overview(programme, cohorts, year, today)
+    context.update(
         {
-            "cohort": c,
-            "figures": [by_cohort.get(c.pk, {}).get(card["metric"].key) for card in cards],
-        }
-        for c in cohorts
-    ]
-    whole = by_cohort.get(None, {})
-    cohort_metrics = []
-    for metric in METRICS.values():
-        if metric.family != "cohort":
-            continue
-        rows = [(c, by_cohort.get(c.pk, {}).get(metric.key)) for c in cohorts]
-        cohort_metrics.append(
-            {"metric": metric, "rows": [r for r in rows if r[1]], "total": whole.get(metric.key)}
-        )
-    edi = [
-        edi_table(metric, cohorts, by_cohort)
-        for metric in METRICS.values()
-        if metric.family == "edi"
-    ]
-    return TemplateResponse(
-        request,
-        "metrics/dashboard.html",
-        {
-            "cards": cards,
             "years": years,
-            "year": year,
-            "comparison": comparison,
-            "comparison_metrics": [card["metric"] for card in cards],
-            "cohort_metrics": cohort_metrics,
-            "edi": edi,
             "run": latest_run(programme),
             "done_run": last_done_run(programme),
-            "today": today,
-        },
+            "forecast": run_context(
+                fc.latest_run(programme=programme, scope=ForecastRun.Scope.PROGRAMME)
+            ),
+        }
     )
-
-
-def edi_table(metric, cohorts, by_cohort) -> dict:
-    """One equality question: cohorts down, answers across, with small numbers suppressed
-    along rows, columns and totals (metrics.suppression)."""
-    columns = list(metric.breakdown_labels)
-    table = {}
-    for cohort in cohorts:
-        figure = by_cohort.get(cohort.pk, {}).get(metric.key)
-        if figure:
-            table[str(cohort.pk)] = {part: int(n) for part, (n, _d) in figure.breakdown.items()}
-    cells, row_totals, column_totals = suppress_table(table, columns)
-    names = {str(c.pk): c for c in cohorts}
-    return {
-        "metric": metric,
-        "columns": [metric.breakdown_labels[c] for c in columns],
-        "rows": [
-            {
-                "cohort": names[key],
-                "cells": [cells[key][c] for c in columns],
-                "total": row_totals[key],
-            }
-            for key in table
-        ],
-        "totals": [column_totals[c] for c in columns],
-        "grand_total": column_totals[TOTAL],
-    }
+    return TemplateResponse(request, "metrics/dashboard.html", context)
 
 
 @role_required(Role.STAFF)
@@ -566,8 +460,8 @@ def metric_detail_view(request, programme_slug, key):
         context["cohort_chart"] = charts.bar_chart(
             title=f"{metric.label} by cohort, all time",
             labels=[c.name for c, _ in context["cohort_rows"]],
-            values=[_float(f.value if f else None) for _, f in context["cohort_rows"]],
-            unit=_chart_unit(metric),
+            values=[as_float(f.value if f else None) for _, f in context["cohort_rows"]],
+            unit=chart_unit(metric),
             chart_id=f"cohorts-{metric.key}",
         )
     elif metric.family == "cohort":
@@ -708,67 +602,6 @@ def _csv_response(filename: str, headers: list[str], rows: list[list]) -> HttpRe
     return response
 
 
-def _number(value):
-    """A figure for a spreadsheet: whole numbers without decimals, others to 2 places."""
-    if value is None:
-        return ""
-    value = Decimal(value)
-    return int(value) if value == value.to_integral_value() else round(value, 2)
-
-
-def metric_table(programme, metric) -> tuple[list[str], list[list]]:
-    """One metric's figures as a table (the CSV export and the report read it): month by
-    month for the programme and each cohort, or one row per cohort; EDI suppressed."""
-    cohorts = {c.pk: c for c in Cohort.objects.filter(programme=programme)}
-    if metric.family == "edi":
-        table = edi_table(metric, list(cohorts.values()), cohort_figures(programme))
-        headers = ["Cohort", *table["columns"], "Total"]
-        shown = [suppressed_text(v) for v in [*table["totals"], table["grand_total"]]]
-        rows = [
-            [spreadsheet_safe(row["cohort"].name)]
-            + [suppressed_text(v) for v in [*row["cells"], row["total"]]]
-            for row in table["rows"]
-        ]
-        return headers, [*rows, ["All cohorts", *shown]]
-    parts = list(metric.breakdown_labels)
-    snapshots = (
-        MetricSnapshot.objects.filter(programme=programme, key=metric.key)
-        .order_by("cohort_id", "period_start")
-        .values_list(
-            "cohort_id",
-            "period_start",
-            "period_end",
-            "value",
-            "numerator",
-            "denominator",
-            "breakdown",
-        )
-    )
-    headers = ["Cohort", "From", "To", metric.label, "Numerator", "Denominator"]
-    if metric.rate_label:
-        headers.append(f"Rate (% {metric.rate_label})")
-    headers += [metric.breakdown_labels[p] for p in parts]
-    rows = []
-    for cohort_id, start, end, value, n, d, breakdown in snapshots:
-        row = [
-            spreadsheet_safe(cohorts[cohort_id].name) if cohort_id else "All cohorts",
-            start.isoformat(),
-            end.isoformat(),
-            _number(value),
-            _number(n),
-            _number(d),
-        ]
-        if metric.rate_label:
-            row.append(_number(metric.rate_of(n, d)))
-        row += [_number(breakdown.get(p, [0, 0])[0]) for p in parts]
-        rows.append(row)
-    return headers, rows
-
-
-def suppressed_text(value) -> str | int:
-    return "fewer than 5" if value is None else value
-
-
 @role_required(Role.STAFF)
 @require_GET
 def metric_csv_view(request, programme_slug, key):
@@ -806,9 +639,9 @@ def metrics_csv_view(request, programme_slug):
                 spreadsheet_safe(cohorts.get(cohort_id, "")) if cohort_id else "All cohorts",
                 start.isoformat(),
                 end.isoformat(),
-                _number(value),
-                _number(n),
-                _number(d),
+                spreadsheet_number(value),
+                spreadsheet_number(n),
+                spreadsheet_number(d),
                 metric.unit,
             ]
         )
