@@ -15,6 +15,7 @@ from .models import (
     OutcomeUpdate,
     PartnershipRecord,
     PatientReachRecord,
+    ProgrammeReport,
 )
 
 
@@ -172,6 +173,26 @@ class ForecastRunAdmin(ProgrammeScopedAdmin):
     list_display = ["__str__", "scope", "trigger", "ventures_count", "seed", "created_at"]
     list_filter = ["scope", "trigger"]
     list_select_related = ["programme", "venture", "cohort"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ProgrammeReport)
+class ProgrammeReportAdmin(ProgrammeScopedAdmin):
+    """The annual reports written so far (staff write and download them on the reports page);
+    read-only here, the PDF itself is left out."""
+
+    list_display = ["cohort", "status", "created_at", "requested_by", "size"]
+    list_filter = ["status"]
+    list_select_related = ["programme", "cohort", "requested_by"]
+    exclude = ["pdf"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("pdf")
 
     def has_add_permission(self, request):
         return False

@@ -246,3 +246,23 @@ class ForecastSettingsForm(forms.ModelForm):
                 "max_whole_digits": f"{field.label}: that number is too large.",
                 "max_decimal_places": f"{field.label}: use fewer decimal places.",
             }
+
+
+class ReportForm(forms.Form):
+    """Which programme year the annual report covers (a cohort's year)."""
+
+    year = forms.ChoiceField(
+        label="Programme year",
+        help_text="The report covers the year of one cohort, from its first day to its last.",
+    )
+
+    def __init__(self, *args, cohorts=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.cohorts = {str(c.uuid): c for c in cohorts}
+        self.fields["year"].choices = [
+            (str(c.uuid), f"{c.name} ({c.starts_on:%-d %b %Y} to {c.ends_on:%-d %b %Y})")
+            for c in cohorts
+        ]
+
+    def clean_year(self):
+        return self.cohorts[self.cleaned_data["year"]]

@@ -813,3 +813,55 @@ class MetricTarget(models.Model):
 
     def __str__(self):
         return f"Target for {self.key} in {self.cohort}"
+
+
+class ProgrammeReport(models.Model):
+    """The annual programme report (PDF), built in the background: its progress while it is
+    made, then the document itself, kept in the database so the web and the worker need no
+    shared disk."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting to start"
+        RUNNING = "running", "Being written"
+        DONE = "done", "Ready"
+        FAILED = "failed", "Failed"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="+")
+    cohort = models.ForeignKey(
+        "cohort.Cohort",
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="The programme year the report covers (the cohort's year).",
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    steps_total = models.PositiveSmallIntegerField(default=3)
+    steps_done = models.PositiveSmallIntegerField(default=0)
+    current_step = models.CharField(max_length=120, blank=True)
+    pdf = models.BinaryField(null=True, blank=True, editable=False)
+    size = models.PositiveIntegerField(default=0)
+    problem = models.TextField(blank=True)
+
+    objects = ScopedManager(programme="programme")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"Programme report for {self.cohort} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def percent_done(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return round(100 * self.steps_done / self.steps_total) if self.steps_total else 0

@@ -208,3 +208,85 @@ def metric_table(programme, metric) -> tuple[list[str], list[list]]:
 
 def suppressed_text(value) -> str | int:
     return "fewer than 5" if value is None else value
+
+
+# --- the annual programme report (PDF) ---------------------------------------------------------
+
+REPORT_TEMPLATE = "metrics/report_pdf.html"
+
+
+def report_context(programme, cohort, today) -> dict:
+    """Everything the annual report says about one programme year, in the order it says it.
+    Reads the snapshots and the stored forecast only, so it prints the dashboard's figures."""
+    from . import forecasting as fc
+    from .forecast_views import run_context
+    from .models import ForecastRun
+    from .selectors import Year, last_done_run, programme_years
+
+    cohorts = list(Cohort.objects.filter(programme=programme).order_by("starts_on"))
+    year = Year(cohort, cohort.starts_on, cohort.ends_on)
+    context = overview(programme, cohorts, year, today)
+    for card in context["cards"]:
+        card["year_quarters"] = [
+            q for q in card["quarters"] if year.start <= q["end"] and q["start"] <= year.end
+        ]
+        card["year_chart"] = quarter_chart(card["metric"], card["year_quarters"])
+    intake = {}
+    for block in context["cohort_metrics"]:
+        intake[block["metric"].key] = next(
+            (figure for c, figure in block["rows"] if c.pk == cohort.pk), None
+        )
+    funnel = intake.get("recruitment")
+    funnel_labels = list(METRICS["recruitment"].breakdown_labels.items())
+    funnel_values = [
+        float(funnel.breakdown.get(key, [0, 0])[0]) if funnel else None for key, _ in funnel_labels
+    ]
+    forecast_run = fc.latest_run(programme=programme, scope=ForecastRun.Scope.PROGRAMME)
+    forecast = run_context(forecast_run)
+    if forecast_run is not None:
+        forecast["svg"] = charts.fan_chart(
+            title="Patients reached each year: the programme's forecast",
+            years=forecast["chart"]["years"],
+            p10=forecast["chart"]["p10"],
+            p50=forecast["chart"]["p50"],
+            p90=forecast["chart"]["p90"],
+            mean=forecast["chart"]["mean"],
+            chart_id="report-forecast",
+        )
+    context.update(
+        {
+            "programme": programme,
+            "cohort": cohort,
+            "years": programme_years(cohorts),
+            "generated_on": today,
+            "computed": last_done_run(programme),
+            "fellows": cohort.fellows.count(),
+            "funnel": funnel,
+            "funnel_rows": list(
+                zip([label for _, label in funnel_labels], funnel_values, strict=True)
+            ),
+            "funnel_chart": charts.bar_chart(
+                title=f"Recruitment to {cohort.name}",
+                labels=[label for _, label in funnel_labels],
+                values=funnel_values,
+                chart_id="report-funnel",
+            )
+            if funnel
+            else "",
+            "returners": intake.get("returners"),
+            "arrangements": intake.get("oope_ltft"),
+            "forecast": forecast,
+        }
+    )
+    return context
+
+
+def render_report_pdf(context: dict) -> bytes:
+    """The report as an A4 PDF; it fetches nothing (the charts are inline SVG)."""
+    from django.template.loader import render_to_string
+    from weasyprint import HTML  # imported here: it loads Pango, which web pages never need
+    from weasyprint.urls import URLFetcher
+
+    html = render_to_string(REPORT_TEMPLATE, context)
+    fetcher = URLFetcher(allowed_protocols={"data"}, allow_redirects=False)
+    return HTML(string=html, base_url=None, url_fetcher=fetcher).write_pdf()

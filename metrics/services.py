@@ -31,6 +31,7 @@ from .models import (
     OutcomeUpdate,
     PartnershipRecord,
     PatientReachRecord,
+    ProgrammeReport,
 )
 
 logger = logging.getLogger(__name__)
@@ -493,3 +494,85 @@ def metric_target_save(*, programme: Programme, cohort: Cohort, key: str, value,
             target=cohort,
             changes={"metric": key, "target": [before, None if value is None else str(value)]},
         )
+
+
+# --- the annual programme report ---------------------------------------------------------------
+
+
+def report_request(*, programme: Programme, cohort: Cohort, actor) -> ProgrammeReport:
+    """Staff ask for the report of one programme year; it is written in the background. A
+    year with no fellows has nothing to report, and says so at the field."""
+    if not Fellow.objects.filter(programme=programme, cohort=cohort).exists():
+        raise ValidationError(
+            {"year": f"{cohort.name} has no fellows yet, so there is nothing to report."}
+        )
+    with transaction.atomic():
+        report = ProgrammeReport.objects.create(
+            programme=programme, cohort=cohort, requested_by=actor
+        )
+        audit_log(
+            programme=programme,
+            actor=actor,
+            action="metrics.report_requested",
+            target=report,
+            changes={"year": cohort.name},
+        )
+
+        def enqueue():
+            from .tasks import programme_report_task
+
+            try:
+                programme_report_task.apply_async(
+                    kwargs={"programme_id": programme.pk, "report_id": report.pk}, retry=False
+                )
+            except Exception:  # the broker is down: write it here rather than leave it waiting
+                report_build(report=report)
+
+        transaction.on_commit(enqueue, robust=True)
+    return report
+
+
+def report_build(*, report: ProgrammeReport, today: date | None = None) -> ProgrammeReport:
+    """Write the report's PDF, with progress for the page that waits for it. Safe to run
+    twice: a report already claimed or finished is left alone."""
+    from .reports import render_report_pdf, report_context
+
+    now = timezone.now()
+    claimable = Q(status=ProgrammeReport.Status.QUEUED) | Q(
+        status=ProgrammeReport.Status.RUNNING, started_at__lt=now - STALE_RUN
+    )
+    if not ProgrammeReport.objects.filter(claimable, pk=report.pk).update(
+        status=ProgrammeReport.Status.RUNNING, started_at=now, steps_done=0
+    ):
+        report.refresh_from_db()
+        return report
+    step = ProgrammeReport.objects.filter(pk=report.pk)
+    try:
+        step.update(steps_done=0, current_step="Gathering the figures and charts")
+        context = report_context(report.programme, report.cohort, today or timezone.localdate())
+        step.update(steps_done=1, current_step="Laying out the pages")
+        pdf = render_report_pdf(context)
+        step.update(
+            status=ProgrammeReport.Status.DONE,
+            steps_done=3,
+            current_step="",
+            pdf=pdf,
+            size=len(pdf),
+            finished_at=timezone.now(),
+        )
+    except Exception as error:
+        logger.exception("Programme report %s failed", report.pk)
+        step.update(
+            status=ProgrammeReport.Status.FAILED,
+            finished_at=timezone.now(),
+            problem=f"{type(error).__name__}: {error}"[:2000],
+        )
+    report.refresh_from_db()
+    return report
+
+
+def report_downloaded(*, report: ProgrammeReport, actor) -> None:
+    """The report leaves the platform: each download is audited."""
+    audit_log(
+        programme=report.programme, actor=actor, action="metrics.report_downloaded", target=report
+    )

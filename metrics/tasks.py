@@ -65,3 +65,15 @@ def forecast_recompute_nightly() -> int:
         with scope(programme=programme):
             recompute(programme=programme, trigger="nightly")
     return len(programmes)
+
+
+@shared_task(base=ProgrammeTask, bind=True, time_limit=900, soft_time_limit=840)
+def programme_report_task(self, *, programme_id: int, report_id: int) -> int | None:
+    """Write one annual report's PDF (asked for by staff)."""
+    from .models import ProgrammeReport
+    from .services import report_build
+
+    report = ProgrammeReport.objects.filter(programme_id=programme_id, pk=report_id).first()
+    if report is None:
+        return None  # deleted after it was queued
+    return report_build(report=report).pk

@@ -9,6 +9,13 @@ urlpatterns = [
     path("metrics/", views.dashboard_view, name="dashboard"),
     path("metrics/targets/", views.metric_targets_view, name="targets"),
     path("metrics/export.csv", views.metrics_csv_view, name="export"),
+    path("metrics/reports/", views.reports_view, name="reports"),
+    path("metrics/reports/<uuid:report_uuid>/", views.report_view, name="report"),
+    path(
+        "metrics/reports/<uuid:report_uuid>/report.pdf",
+        views.report_download_view,
+        name="report_download",
+    ),
     path("metrics/runs/", views.metric_run_create_view, name="run_create"),
     path("metrics/runs/<uuid:run_uuid>/", views.metric_run_view, name="run"),
     path("metrics/<slug:key>/", views.metric_detail_view, name="metric"),

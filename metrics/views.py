@@ -18,6 +18,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
+from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cohort.importing import spreadsheet_safe
@@ -29,8 +30,15 @@ from . import charts
 from . import forecasting as fc
 from .definitions import METRICS
 from .forecast_views import run_context
-from .forms import QueueFilterForm, RejectForm, TargetsForm, outcome_form_class
-from .models import ForecastRun, MetricRun, MetricSnapshot, MetricTarget, OutcomeStatus
+from .forms import QueueFilterForm, RejectForm, ReportForm, TargetsForm, outcome_form_class
+from .models import (
+    ForecastRun,
+    MetricRun,
+    MetricSnapshot,
+    MetricTarget,
+    OutcomeStatus,
+    ProgrammeReport,
+)
 from .reports import (
     as_float,
     chart_unit,
@@ -67,6 +75,8 @@ from .services import (
     outcome_verify,
     outcome_withdraw,
     quarter_label,
+    report_downloaded,
+    report_request,
 )
 
 PAGE_SIZE = 25
@@ -647,3 +657,68 @@ def metrics_csv_view(request, programme_slug):
         )
     filename = f"{programme_slug}-metrics-{timezone.localdate().isoformat()}.csv"
     return _csv_response(filename, headers, rows)
+
+
+# --- the annual programme report ---------------------------------------------------------------
+
+
+@role_required(Role.STAFF)
+@require_http_methods(["GET", "POST"])
+def reports_view(request, programme_slug):
+    """Staff: the annual reports asked for so far, and a new one for a programme year."""
+    programme = request.programme
+    cohorts = list(Cohort.objects.filter(programme=programme).order_by("-starts_on"))
+    today = timezone.localdate()
+    started = [c for c in cohorts if c.starts_on <= today]
+    initial = {"year": str(started[0].uuid)} if started else {}
+    form = ReportForm(request.POST or None, cohorts=cohorts, initial=initial)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                report = report_request(
+                    programme=programme, cohort=form.cleaned_data["year"], actor=request.user
+                )
+            except ValidationError as error:
+                ensure_errors_shown(form, error)
+            else:
+                return redirect(
+                    "metrics:report", programme_slug=programme_slug, report_uuid=report.uuid
+                )
+        status = 400
+    reports = (
+        ProgrammeReport.objects.filter(programme=programme)
+        .select_related("cohort", "requested_by")
+        .defer("pdf")[:20]
+    )
+    return TemplateResponse(
+        request, "metrics/reports.html", {"form": form, "reports": reports}, status=status
+    )
+
+
+def _report_or_404(request, report_uuid):
+    return get_object_or_404(
+        ProgrammeReport.objects.select_related("cohort", "requested_by").defer("pdf"),
+        programme=request.programme,
+        uuid=report_uuid,
+    )
+
+
+@role_required(Role.STAFF)
+@require_GET
+def report_view(request, programme_slug, report_uuid):
+    report = _report_or_404(request, report_uuid)
+    return TemplateResponse(request, "metrics/report.html", {"report": report})
+
+
+@role_required(Role.STAFF)
+@require_GET
+def report_download_view(request, programme_slug, report_uuid):
+    report = get_object_or_404(
+        ProgrammeReport, programme=request.programme, uuid=report_uuid, status="done"
+    )
+    report_downloaded(report=report, actor=request.user)
+    filename = f"{programme_slug}-report-{slugify(report.cohort.name)}.pdf"
+    response = HttpResponse(bytes(report.pdf), content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    return response

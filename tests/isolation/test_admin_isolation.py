@@ -39,6 +39,7 @@ from metrics.models import (
     OutcomeUpdate,
     PartnershipRecord,
     PatientReachRecord,
+    ProgrammeReport,
 )
 from notifications.models import AnnouncementReceipt, Preference
 from pdp.models import PDP, Action, CompetencyDomain, Evidence, Objective, PDPChange
@@ -330,6 +331,9 @@ SAMPLES: dict[str, Callable[[Programme, object], models.Model]] = {
         period_end=date(2026, 10, 31),
         value=1000,
     ),
+    "metrics.ProgrammeReport": lambda programme, staff: ProgrammeReport.objects.create(
+        programme=programme, cohort=CohortFactory(programme=programme), status="done"
+    ),
     "metrics.MetricTarget": lambda programme, staff: MetricTarget.objects.create(
         programme=programme,
         cohort=CohortFactory(programme=programme),
@@ -401,6 +405,7 @@ EDITS: dict[str, tuple[str, str]] = {
     "metrics.MetricRun": ("current_step", "Taken over"),
     "metrics.MetricSnapshot": ("key", "taken_over"),
     "metrics.MetricTarget": ("note", "Taken over"),
+    "metrics.ProgrammeReport": ("problem", "Taken over"),
 }
 
 REFUSED = {302, 403, 404}

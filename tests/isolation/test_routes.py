@@ -219,6 +219,17 @@ def _metric_run(programme: Programme):
         )
 
 
+def _programme_report(programme: Programme):
+    """A finished annual report of the programme's first cohort."""
+    from metrics.models import ProgrammeReport
+
+    with scopes_disabled():
+        cohort = CohortFactory(programme=programme)
+        return ProgrammeReport.objects.create(
+            programme=programme, cohort=cohort, status="done", pdf=b"%PDF-1.7 sample", size=15
+        )
+
+
 def _staff_outcome(programme: Programme):
     """A funding record of the staff member's own (they are a fellow too, as for the plan),
     waiting for verification."""
@@ -417,6 +428,9 @@ SAMPLES: dict[str, Sample] = {
         make=lambda programme: _staff_venture(programme).uuid, missing=uuid.uuid4
     ),
     "run_uuid": Sample(make=lambda programme: _metric_run(programme).uuid, missing=uuid.uuid4),
+    "report_uuid": Sample(
+        make=lambda programme: _programme_report(programme).uuid, missing=uuid.uuid4
+    ),
     # Which metric (a name, the same in every programme).
     "key": Sample(
         make=lambda programme: "funding_raised", missing=lambda: "nonsense", names_a_record=False
@@ -846,6 +860,9 @@ ROUTE_ACCESS: dict[str, str] = {
     "metrics:metric": STAFF,
     "metrics:metric_rows": STAFF,
     "metrics:export": STAFF,
+    "metrics:reports": STAFF,
+    "metrics:report": STAFF,
+    "metrics:report_download": STAFF,
     "metrics:metric_export": STAFF,
 }
 
