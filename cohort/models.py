@@ -830,3 +830,115 @@ class PeopleImport(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+# --- The partner API (DESIGN §9) ----------------------------------------------------------------
+
+
+class ApiScope(models.TextChoices):
+    METRICS_READ = "metrics:read", "Read the programme's metrics and Patient Impact forecast"
+    PEOPLE_READ = "people:read", "Read its own mentors and consented fellows and ventures"
+    EVENTS_READ = "events:read", "Read published events and opportunities"
+    OPPORTUNITIES_WRITE = "opportunities:write", "Post, change and close its own opportunities"
+
+
+MAX_KEY_DAYS = 366
+
+
+class PartnerKey(models.Model):
+    """An API key for a partner organisation in one programme: the programme is the tenant of
+    every request made with it. Only a hash of the key is kept (the partner sees the key once,
+    when staff create it); `prefix` finds the row, the hash proves the rest."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="+")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    name = models.CharField(
+        max_length=80, help_text="What the key is for, such as 'AstraZeneca metrics dashboard'."
+    )
+    prefix = models.CharField(max_length=12, unique=True, editable=False)
+    hashed_key = models.CharField(max_length=200, editable=False)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(programme="programme")
+    # Authentication finds a key before any tenant is known (the key names the tenant).
+    unscoped = models.Manager()  # noqa: DJ012 (a second manager, not a field)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "partner API key"
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+    @property
+    def is_usable(self) -> bool:
+        return not self.is_revoked and not self.is_expired
+
+    def scope_labels(self) -> list[str]:
+        return [ApiScope(s).label for s in self.scopes if s in ApiScope.values]
+
+
+class PartnerKeyUse(models.Model):
+    """One request made with a partner key: when, what, and how it was answered."""
+
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="+")
+    key = models.ForeignKey(PartnerKey, on_delete=models.CASCADE, related_name="uses")
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=300)
+    status = models.PositiveSmallIntegerField()
+
+    objects = ScopedManager(programme="programme")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = "partner API key use"
+
+    def __str__(self):
+        return f"{self.method} {self.path} → {self.status}"
+
+
+class IdempotentRequest(models.Model):
+    """A POST made with an Idempotency-Key header, and the answer it got: the same key and
+    body again get the same answer without doing the work twice."""
+
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="+")
+    key = models.ForeignKey(PartnerKey, on_delete=models.CASCADE, related_name="+")
+    idempotency_key = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)
+    status = models.PositiveSmallIntegerField()
+    body = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(programme="programme")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key", "idempotency_key"], name="idempotency_key_once_per_api_key"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.idempotency_key} → {self.status}"

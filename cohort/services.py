@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -902,3 +903,76 @@ def application_decide(*, application, actor, decision: str, reason: str = ""):
             changes={"reason": reason} if reason else {},
         )
     return application
+
+
+# --- partner API keys ---------------------------------------------------------------------------
+
+
+def partner_key_create(*, programme: Programme, organisation, name: str, scopes, expires_on, actor):
+    """A new API key for a partner organisation of the programme. Returns (key, secret): the
+    secret is shown once and only its hash is kept."""
+    from rest_framework_api_key.crypto import KeyGenerator
+
+    from .models import MAX_KEY_DAYS, ApiScope, Organisation, PartnerKey
+
+    errors = {}
+    if organisation is None or organisation.programme_id != programme.pk:
+        errors["organisation"] = "Choose one of the programme's partner organisations."
+    elif not organisation.is_partner:
+        errors["organisation"] = f"{organisation.name} is not marked as a partner."
+    scopes = sorted(set(scopes or []))
+    if not scopes:
+        errors["scopes"] = "Choose at least one thing the key may do."
+    elif not set(scopes) <= set(ApiScope.values):
+        errors["scopes"] = "Choose from the listed scopes."
+    today = timezone.localdate()
+    if expires_on is None:
+        errors["expires_on"] = "Give the date the key stops working."
+    elif expires_on <= today:
+        errors["expires_on"] = "The key must expire after today."
+    elif (expires_on - today).days > MAX_KEY_DAYS - 1:
+        errors["expires_on"] = "A key can last 12 months at most."
+    if not (name or "").strip():
+        errors["name"] = "Say what the key is for."
+    if errors:
+        raise ValidationError(errors)
+    secret, prefix, hashed = KeyGenerator().generate()
+    expires_at = timezone.make_aware(
+        datetime.combine(expires_on, time(23, 59, 59)), timezone.get_current_timezone()
+    )
+    with transaction.atomic():
+        key = PartnerKey.objects.create(
+            programme=programme,
+            organisation=Organisation.objects.get(pk=organisation.pk),
+            name=name.strip(),
+            prefix=prefix,
+            hashed_key=hashed,
+            scopes=scopes,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            expires_at=expires_at,
+        )
+        audit_log(
+            programme=programme,
+            actor=actor,
+            action="api_key.created",
+            target=key,
+            changes={
+                "organisation": organisation.name,
+                "scopes": scopes,
+                "expires": str(expires_on),
+            },
+        )
+    return key, secret
+
+
+def partner_key_revoke(*, key, actor) -> None:
+    """Stop a key at once; the next request made with it gets 401. Revoking twice is harmless."""
+    from .models import PartnerKey
+
+    with transaction.atomic():
+        updated = PartnerKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now(), revoked_by=actor
+        )
+        if updated:
+            audit_log(programme=key.programme, actor=actor, action="api_key.revoked", target=key)
+    key.refresh_from_db()

@@ -308,8 +308,50 @@ PITWALL_EVIDENCE_MAX_BYTES = int(os.environ.get("PITWALL_EVIDENCE_MAX_BYTES", 10
 # --- REST framework (the partner API arrives with its issue) --------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON only: no browsable API pages (the docs are at /api/v1/docs/).
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Set on each endpoint (cohort.partner_api.PartnerViewSet): API keys and their scopes. The
+    # defaults refuse, so a view that forgot them is closed, not open.
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "EXCEPTION_HANDLER": "cohort.partner_api.api_exception_handler",
+    "DEFAULT_THROTTLE_RATES": {
+        "partner_key": os.environ.get("PITWALL_API_RATE", "600/minute"),
+    },
+    "UNAUTHENTICATED_USER": None,
+    "COERCE_DECIMAL_TO_STRING": True,
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Pitwall partner API", "VERSION": "1.0.0"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Pitwall partner API",
+    "VERSION": "1.0.0",
+    "DESCRIPTION": (
+        "Read a programme's metrics and Patient Impact forecast, your own mentors' "
+        "mentorships, consented fellows and ventures and published events, and post your "
+        "organisation's opportunities. Authenticate with `Authorization: Api-Key <key>`; the "
+        "programme is the key's. Lists are cursor-paginated (`next`/`previous` links; "
+        "`page_size` up to 200). Dates are ISO 8601 (times in UTC); amounts and rates are "
+        'decimal strings. Every error is `{"error": {"code", "message", "fields"}}`. '
+        "Reads carry an ETag: send it back in If-None-Match to get 304 when nothing changed. "
+        "A POST may carry an Idempotency-Key header so a retry is safe."
+    ),
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ProfessionEnum": "cohort.models.Profession",
+        "SectorEnum": "cohort.models.Sector",
+        "VentureStageEnum": "cohort.models.VentureStage",
+        "RegionEnum": "cohort.models.NHSRegion",
+        "EventKindEnum": "events.models.Event.Kind",
+        "OpportunityKindEnum": "events.models.Opportunity.Kind",
+        "OpportunityFundingEnum": "events.models.Opportunity.Funding",
+        "OpportunityStatusEnum": "events.models.Opportunity.Status",
+        "MetricKindEnum": ["sum", "rate", "mean"],
+        "ForecastScopeEnum": "metrics.models.ForecastRun.Scope",
+    },
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+}
 
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

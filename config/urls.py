@@ -6,6 +6,7 @@ from events import views as events_views
 from notifications import views as notification_views
 
 from . import health
+from .api import urlpatterns_v1
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -40,8 +41,11 @@ urlpatterns = [
     path("p/<slug:programme_slug>/", include("mentoring.urls")),
     path("p/<slug:programme_slug>/", include("events.urls")),
     path("p/<slug:programme_slug>/", include("metrics.urls")),
+    # The partner API: the tenant comes from the API key, not the path (DESIGN §4).
+    path("api/v1/", include((urlpatterns_v1, "api"))),
 ]
 
+handler400 = "config.errors.bad_request"
 handler403 = "config.errors.permission_denied"
 handler404 = "config.errors.page_not_found"
 handler500 = "config.errors.server_error"

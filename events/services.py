@@ -1062,7 +1062,7 @@ def _opportunity_snapshot(opportunity: Opportunity) -> dict:
 
 
 def opportunity_save(
-    *, programme, actor, data: dict, opportunity: Opportunity | None = None
+    *, programme, actor, data: dict, opportunity: Opportunity | None = None, via: str = "web"
 ) -> Opportunity:
     """Signpost an opportunity (as a draft) or change one. The dates must be in order, only
     internships are partner-funded or self-funding, and who it is for comes from the lists."""
@@ -1094,11 +1094,12 @@ def opportunity_save(
                 action="opportunity.created" if creating else "opportunity.changed",
                 target=opportunity,
                 changes=changes,
+                via=via,
             )
     return opportunity
 
 
-def opportunity_publish(*, opportunity: Opportunity, actor) -> Opportunity:
+def opportunity_publish(*, opportunity: Opportunity, actor, via: str = "web") -> Opportunity:
     """Show a draft to fellows, or reopen a closed one. One whose deadline has passed is not
     published: it would drop out again at once."""
     with transaction.atomic():
@@ -1119,11 +1120,14 @@ def opportunity_publish(*, opportunity: Opportunity, actor) -> Opportunity:
             actor=actor,
             action="opportunity.reopened" if reopening else "opportunity.published",
             target=opportunity,
+            via=via,
         )
     return opportunity
 
 
-def opportunity_close(*, opportunity: Opportunity, actor, reason: str) -> Opportunity:
+def opportunity_close(
+    *, opportunity: Opportunity, actor, reason: str, via: str = "web"
+) -> Opportunity:
     """Take an opportunity down before its deadline (filled, withdrawn by the partner), with
     the reason, which the audit log keeps. Fellows' bookmarks and applications stay."""
     reason = (reason or "").strip()
@@ -1143,6 +1147,7 @@ def opportunity_close(*, opportunity: Opportunity, actor, reason: str) -> Opport
             action="opportunity.closed",
             target=opportunity,
             changes={"status": [before, opportunity.status], "reason": reason},
+            via=via,
         )
     return opportunity
 
