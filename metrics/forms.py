@@ -125,13 +125,24 @@ class TargetsForm(forms.Form):
                 "percent": "per cent",
                 "days": "days",
             }.get(metric.unit, metric.unit if metric.unit != "count" else "number")
+            maximum = 100 if metric.unit == "percent" else 10_000_000_000
+            label = metric.label
             self.fields[key] = forms.DecimalField(
-                label=metric.label,
+                label=label,
                 required=False,
                 min_value=0,
-                max_value=(100 if metric.unit == "percent" else 10_000_000_000),
+                max_value=maximum,
                 max_digits=14,
                 decimal_places=2,
+                # Each message names its field: the error summary lists them out of context.
+                error_messages={
+                    "invalid": f"{label}: give the target as a number, such as 25.",
+                    "min_value": f"{label}: a target cannot be below 0.",
+                    "max_value": f"{label}: a target cannot be above {maximum:,}.",
+                    "max_digits": f"{label}: a target cannot be above {maximum:,}.",
+                    "max_whole_digits": f"{label}: a target cannot be above {maximum:,}.",
+                    "max_decimal_places": f"{label}: use at most 2 decimal places.",
+                },
                 help_text=(
                     f"In {unit}; "
                     + ("lower is better. " if not metric.higher_is_better else "")

@@ -596,7 +596,10 @@ def metric_targets_view(request, programme_slug):
             f"?{urlencode({'year': year.cohort.uuid})}"
         )
     return TemplateResponse(
-        request, "metrics/targets.html", {"form": form, "year": year, "years": years}
+        request,
+        "metrics/targets.html",
+        {"form": form, "year": year, "years": years},
+        status=400 if request.method == "POST" else 200,
     )
 
 

@@ -18,7 +18,7 @@ ANNOUNCEMENTS = [
         "body": (
             "Welcome to the first cohort of clinical entrepreneurs. Over the coming year you "
             "will meet your industry mentor four times, build your Personal Development Plan "
-            "and join Pit Stop events across the country.\\n\\nYour first mentor meeting is "
+            "and join Pit Stop events across the country.\n\nYour first mentor meeting is "
             "due in the first month: look out for your mentor's email."
         ),
         "audience": Announcement.Audience.PROGRAMME,

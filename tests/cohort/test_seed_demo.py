@@ -203,6 +203,8 @@ def test_seed_demo_has_plans_at_every_stage_of_the_year():
 def test_seed_demo_shows_notifications_to_the_demo_users():
     with scopes_disabled():
         assert Announcement.objects.filter(programme__slug="cep").count() == 3
+        # Paragraphs are real line breaks, not a backslash and an n printed on the page.
+        assert not Announcement.objects.filter(body__contains="\\").exists()
         for email in ("fellow@cep.example", "mentor@cep.example", "staff@cep.example"):
             assert Notification.objects.filter(
                 recipient__email=email, read_at__isnull=True

@@ -256,11 +256,25 @@ def test_targets_are_saved_audited_and_bad_ones_refused_at_the_field(
     cohort = fellow.cohort
     url = _url("targets", programme_a)
     bad = client.post(
-        url, {"year": cohort.uuid, "events_attended": "-3", "funding_raised": "250000"}
+        url,
+        {
+            "year": cohort.uuid,
+            "events_attended": "-3",
+            "meetings_on_time": "120",
+            "funding_raised": "250000",
+        },
     )
     body = bad.content.decode()
-    assert bad.status_code == 200 and "greater than or equal to 0" in body
+    # Refused (400), each error naming its field, as the error summary lists them together.
+    assert bad.status_code == 400
+    assert bad.context["form"].errors == {
+        "events_attended": ["Events attended: a target cannot be below 0."],
+        "meetings_on_time": ["Meetings held on time: a target cannot be above 100."],
+    }
+    assert 'href="#id_events_attended"' in body
     assert 'value="250000"' in body  # what was typed is kept
+    with scopes_disabled():
+        assert not MetricTarget.objects.filter(cohort=cohort).exists()
     good = client.post(
         url, {"year": cohort.uuid, "events_attended": "300", "meetings_on_time": "90"}
     )
