@@ -10,10 +10,13 @@ from .models import (
     Cohort,
     EqualityData,
     Fellow,
+    IdempotentRequest,
     Invitation,
     Membership,
     Mentor,
     Organisation,
+    PartnerKey,
+    PartnerKeyUse,
     PeopleImport,
     Programme,
     RecruitmentCall,
@@ -268,6 +271,50 @@ class PeopleImportAdmin(ProgrammeScopedAdmin):
     list_filter = ["kind", "status"]
     exclude = ["state"]
     list_select_related = ["programme", "created_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PartnerKey)
+class PartnerKeyAdmin(ProgrammeScopedAdmin):
+    """Partner API keys: staff create and revoke them on the Partner API page (the secret is
+    shown once there); here they are looked up, never made or read back."""
+
+    list_display = ["name", "organisation", "prefix", "expires_at", "revoked_at", "last_used_at"]
+    list_filter = ["organisation"]
+    list_select_related = ["programme", "organisation"]
+    exclude = ["hashed_key"]
+    readonly_fields = ["prefix", "scopes", "created_by", "revoked_at", "revoked_by", "last_used_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(PartnerKeyUse)
+class PartnerKeyUseAdmin(ProgrammeScopedAdmin):
+    """Every request made with a partner key: a record, read-only."""
+
+    list_display = ["at", "key", "method", "path", "status"]
+    list_filter = ["status", "method"]
+    list_select_related = ["programme", "key"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(IdempotentRequest)
+class IdempotentRequestAdmin(ProgrammeScopedAdmin):
+    """The answers kept for POSTs that carried an Idempotency-Key: read-only."""
+
+    list_display = ["created_at", "key", "idempotency_key", "status"]
+    list_select_related = ["programme", "key"]
 
     def has_add_permission(self, request):
         return False

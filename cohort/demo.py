@@ -24,6 +24,8 @@ from django.utils.module_loading import autodiscover_modules
 from django_scopes import scope, scopes_disabled
 
 from .models import (
+    MAX_KEY_DAYS,
+    ApiScope,
     Application,
     ApplicationQuestion,
     AuditEvent,
@@ -34,6 +36,7 @@ from .models import (
     Mentor,
     NHSRegion,
     Organisation,
+    PartnerKey,
     Profession,
     Programme,
     RecruitmentCall,
@@ -101,6 +104,9 @@ CEP_SAMPLE_ANSWERS = [
     "We ran a four-week pilot on one ward and halved the time to escalate a deteriorating patient.",
 ]
 OPEN_COHORT_NAME = "Cohort 12 — 2027/28"
+# The demo partner's API key (every scope), printed by seed_demo and used in the README.
+DEMO_PARTNER = "AstraZeneca"
+DEMO_API_KEY = "cepdemo1.pitwall-demo-partner-key-0000000"
 # (stage, who has scored it, decision reason): this year's applications, one per situation a
 # staff member meets in a live call.
 OPEN_CALL_APPLICANTS = [
@@ -972,6 +978,25 @@ class DemoSeeder:
         random.Random(offset).shuffle(pairs)
         return [f"{f} {last}" for f, last in pairs[:count]]
 
+    def seed_partner_key(self, programme) -> None:
+        """AstraZeneca's API key for the partner API quick start. Its secret is fixed (like the
+        demo password) so the README's curl examples work against any demo; the key is made
+        again if it was revoked or has expired."""
+        from rest_framework_api_key.crypto import KeyGenerator
+
+        with scope(programme=programme):
+            organisation = Organisation.objects.get(programme=programme, name=DEMO_PARTNER)
+            key = PartnerKey.objects.filter(prefix=DEMO_API_KEY.partition(".")[0]).first()
+            if key is None:
+                key = PartnerKey(prefix=DEMO_API_KEY.partition(".")[0])
+            key.programme, key.organisation = programme, organisation
+            key.name = "Demo: AstraZeneca partner dashboard"
+            key.hashed_key = KeyGenerator().hash(DEMO_API_KEY)
+            key.scopes = sorted(ApiScope.values)
+            key.expires_at = timezone.now() + timedelta(days=MAX_KEY_DAYS - 1)
+            key.revoked_at = key.revoked_by = None
+            key.save()
+
     @staticmethod
     def _email(full_name: str, domain_hint: str) -> str:
         local = ".".join(part.lower().replace("'", "") for part in full_name.split())
@@ -983,6 +1008,7 @@ class DemoSeeder:
             self.seed_operator()
         with transaction.atomic():
             self.programmes = {"cep": self.seed_cep(), "accel": self.seed_accel()}
+            self.seed_partner_key(self.programmes["cep"])
         # Later apps add their demo data (announcements, PDPs, meetings...) on top.
         autodiscover_modules("demo")
         for _order, _name, seeder in sorted(EXTRA_SEEDERS, key=lambda s: (s[0], s[1])):

@@ -5,12 +5,14 @@ from .importing import KINDS_WITH_COHORT, PeopleKind
 from .models import (
     FELLOW_PROFILE_FIELDS,
     MENTOR_PROFILE_FIELDS,
+    ApiScope,
     Application,
     ApplicationQuestion,
     EqualityData,
     Fellow,
     Mentor,
     NHSRegion,
+    Organisation,
     Profession,
     RecruitmentCall,
     ReviewCriterion,
@@ -401,3 +403,36 @@ class PeopleImportForm(forms.Form):
                 else "Choose the cohort whose call the applicants apply to",
             )
         return data
+
+
+class PartnerKeyForm(forms.Form):
+    """Staff create an API key for a partner organisation: what it is for, what it may do, and
+    when it stops working (12 months at most)."""
+
+    organisation = forms.ModelChoiceField(
+        label="Partner organisation",
+        queryset=Organisation._base_manager.none(),
+        error_messages={"invalid_choice": "Choose one of the partner organisations."},
+    )
+    name = forms.CharField(
+        label="What the key is for",
+        max_length=80,
+        help_text="For example 'AstraZeneca metrics dashboard'. Only staff see it.",
+    )
+    scopes = forms.MultipleChoiceField(
+        label="What the key may do",
+        choices=ApiScope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one thing the key may do."},
+    )
+    expires_on = forms.DateField(
+        label="Stops working on",
+        help_text="A key can last 12 months at most. For example 30 11 2027.",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def __init__(self, *args, programme=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].queryset = Organisation._base_manager.filter(
+            programme=programme, is_partner=True
+        ).order_by("name")

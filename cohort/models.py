@@ -872,9 +872,9 @@ class PartnerKey(models.Model):
     )
     last_used_at = models.DateTimeField(null=True, blank=True)
 
+    # Authentication finds a key before any tenant is known (the key names the tenant), so it
+    # reads with scopes disabled (cohort.partner_api).
     objects = ScopedManager(programme="programme")
-    # Authentication finds a key before any tenant is known (the key names the tenant).
-    unscoped = models.Manager()  # noqa: DJ012 (a second manager, not a field)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -52,7 +52,7 @@ class PartnerKeyAuthentication(BaseAuthentication):
         prefix = secret.strip().partition(".")[0]
         with scopes_disabled():
             key = (
-                PartnerKey.unscoped.select_related("programme", "organisation")
+                PartnerKey.objects.select_related("programme", "organisation")
                 .filter(prefix=prefix)
                 .first()
             )
@@ -300,7 +300,7 @@ def _record_use(key: PartnerKey, request, status_code: int) -> None:
             path=request.get_full_path()[:300],
             status=status_code,
         )
-        PartnerKey.unscoped.filter(pk=key.pk).update(last_used_at=now)
+        PartnerKey.objects.filter(pk=key.pk).update(last_used_at=now)
 
 
 class IdempotentCreateMixin:

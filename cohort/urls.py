@@ -83,6 +83,13 @@ urlpatterns = [
     ),
     # bulk import and export
     path("people/import/", views.people_import_view, name="people_import"),
+    path("partners/keys/", views.partner_keys_view, name="partner_keys"),
+    path("partners/keys/<uuid:key_uuid>/", views.partner_key_view, name="partner_key"),
+    path(
+        "partners/keys/<uuid:key_uuid>/revoke/",
+        views.partner_key_revoke_view,
+        name="partner_key_revoke",
+    ),
     path(
         "people/import/<uuid:import_uuid>/",
         views.people_import_job_view,

@@ -17,7 +17,7 @@ from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import formats, timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_scopes import scope, scopes_disabled
 
 from .adapters import INVITATION_SESSION_KEY
@@ -36,6 +36,7 @@ from .forms import (
     InvitationForm,
     MemberFilterForm,
     MentorProfileForm,
+    PartnerKeyForm,
     PeopleImportForm,
     QuestionForm,
     ReviewForm,
@@ -63,6 +64,8 @@ from .models import (
     Membership,
     Mentor,
     Organisation,
+    PartnerKey,
+    PartnerKeyUse,
     PeopleImport,
     Programme,
     RecruitmentCall,
@@ -106,6 +109,8 @@ from .services import (
     meets_shortlist_rule,
     membership_revoke,
     mentor_profile_update,
+    partner_key_create,
+    partner_key_revoke,
     question_delete,
     question_save,
     review_submit,
@@ -1312,3 +1317,75 @@ def people_export_view(request, programme_slug, kind, fmt):
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+# --- Partner API keys -----------------------------------------------------------------------
+
+
+@role_required(Role.STAFF)
+@require_http_methods(["GET", "POST"])
+def partner_keys_view(request, programme_slug):
+    """Staff: the programme's partner API keys, and a new one (its secret shown once)."""
+    programme = request.programme
+    form = PartnerKeyForm(request.POST or None, programme=programme)
+    status, created = 200, None
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                created = partner_key_create(
+                    programme=programme,
+                    organisation=form.cleaned_data["organisation"],
+                    name=form.cleaned_data["name"],
+                    scopes=form.cleaned_data["scopes"],
+                    expires_on=form.cleaned_data["expires_on"],
+                    actor=request.user,
+                )
+            except ValidationError as error:
+                ensure_errors_shown(form, error)
+                status = 400
+            else:
+                form = PartnerKeyForm(programme=programme)
+        else:
+            status = 400
+    keys = (
+        PartnerKey.objects.filter(programme=programme)
+        .select_related("organisation", "created_by", "revoked_by")
+        .annotate(use_count=Count("uses"))
+        .order_by("revoked_at", "-created_at")
+    )
+    return TemplateResponse(
+        request,
+        "cohort/partner_keys.html",
+        {
+            "form": form,
+            "keys": keys,
+            "created": created[0] if created else None,
+            "secret": created[1] if created else "",
+            "now": timezone.now(),
+        },
+        status=status,
+    )
+
+
+@role_required(Role.STAFF)
+@require_GET
+def partner_key_view(request, programme_slug, key_uuid):
+    """Staff: one key, and its last 200 uses (when, what, and the answer)."""
+    key = get_object_or_404(
+        PartnerKey.objects.select_related("organisation", "created_by", "revoked_by"),
+        programme=request.programme,
+        uuid=key_uuid,
+    )
+    uses = PartnerKeyUse.objects.filter(programme=request.programme, key=key)[:200]
+    return TemplateResponse(
+        request, "cohort/partner_key.html", {"key": key, "uses": uses, "now": timezone.now()}
+    )
+
+
+@role_required(Role.STAFF)
+@require_POST
+def partner_key_revoke_view(request, programme_slug, key_uuid):
+    key = get_object_or_404(PartnerKey, programme=request.programme, uuid=key_uuid)
+    partner_key_revoke(key=key, actor=request.user)
+    messages.success(request, f"Revoked “{key.name}”: requests made with it are refused now.")
+    return redirect("cohort:partner_keys", programme_slug=programme_slug)

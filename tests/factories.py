@@ -263,3 +263,21 @@ class OpportunityFactory(factory.django.DjangoModelFactory):
     url = "https://example.org/call"
     deadline = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=30))
     status = "published"
+
+
+class PartnerKeyFactory(factory.django.DjangoModelFactory):
+    """A partner organisation's API key (its secret is not known: for isolation samples; use
+    cohort.services.partner_key_create when a test calls the API)."""
+
+    class Meta:
+        model = "cohort.PartnerKey"
+
+    programme = factory.SubFactory(ProgrammeFactory)
+    organisation = factory.SubFactory(
+        OrganisationFactory, programme=factory.SelfAttribute("..programme")
+    )
+    name = "Sample key"
+    prefix = factory.Sequence(lambda n: f"k{n:07d}")
+    hashed_key = "sha512$$0"
+    scopes = factory.LazyFunction(lambda: ["metrics:read"])
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=30))

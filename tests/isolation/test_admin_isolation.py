@@ -15,7 +15,7 @@ from django.db import models
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
-from cohort.models import PeopleImport, Programme, Review, Role
+from cohort.models import IdempotentRequest, PartnerKeyUse, PeopleImport, Programme, Review, Role
 from cohort.services import audit_log
 from events.models import (
     CalendarFeed,
@@ -59,6 +59,7 @@ from ..factories import (
     OpportunityFactory,
     OrganisationFactory,
     OutboxMessageFactory,
+    PartnerKeyFactory,
     RecruitmentCallFactory,
     RegistrationFactory,
     ResourceFactory,
@@ -70,6 +71,7 @@ from .meetings import meeting_year
 from .support import assert_unchanged, form_data, programme_fk, programme_snapshot
 
 pytestmark = pytest.mark.django_db
+
 
 # Individual answers that programme staff must never see one by one (DESIGN §5, EDI data):
 # their admin is for platform operators only.
@@ -331,6 +333,21 @@ SAMPLES: dict[str, Callable[[Programme, object], models.Model]] = {
         period_end=date(2026, 10, 31),
         value=1000,
     ),
+    "cohort.PartnerKey": lambda programme, staff: PartnerKeyFactory(programme=programme),
+    "cohort.PartnerKeyUse": lambda programme, staff: PartnerKeyUse.objects.create(
+        programme=programme,
+        key=PartnerKeyFactory(programme=programme),
+        method="GET",
+        path="/api/v1/",
+        status=200,
+    ),
+    "cohort.IdempotentRequest": lambda programme, staff: IdempotentRequest.objects.create(
+        programme=programme,
+        key=PartnerKeyFactory(programme=programme),
+        idempotency_key="sample",
+        request_hash="0" * 64,
+        status=201,
+    ),
     "metrics.ProgrammeReport": lambda programme, staff: ProgrammeReport.objects.create(
         programme=programme, cohort=CohortFactory(programme=programme), status="done"
     ),
@@ -406,6 +423,9 @@ EDITS: dict[str, tuple[str, str]] = {
     "metrics.MetricSnapshot": ("key", "taken_over"),
     "metrics.MetricTarget": ("note", "Taken over"),
     "metrics.ProgrammeReport": ("problem", "Taken over"),
+    "cohort.PartnerKey": ("name", "Taken over"),
+    "cohort.PartnerKeyUse": ("path", "/taken-over/"),
+    "cohort.IdempotentRequest": ("idempotency_key", "taken-over"),
 }
 
 REFUSED = {302, 403, 404}

@@ -36,6 +36,7 @@ from ..factories import (
     NotificationFactory,
     OpportunityFactory,
     OutboxMessageFactory,
+    PartnerKeyFactory,
     RecruitmentCallFactory,
     ResourceFactory,
     ReviewCriterionFactory,
@@ -427,6 +428,9 @@ SAMPLES: dict[str, Sample] = {
     "venture_uuid": Sample(
         make=lambda programme: _staff_venture(programme).uuid, missing=uuid.uuid4
     ),
+    "key_uuid": Sample(
+        make=lambda programme: PartnerKeyFactory(programme=programme).uuid, missing=uuid.uuid4
+    ),
     "run_uuid": Sample(make=lambda programme: _metric_run(programme).uuid, missing=uuid.uuid4),
     "report_uuid": Sample(
         make=lambda programme: _programme_report(programme).uuid, missing=uuid.uuid4
@@ -654,6 +658,11 @@ POST_PAYLOADS: dict[str, dict[str, Any] | Callable[[dict[str, Any]], dict[str, A
         "nice_threshold_high": "1",
     },
     "metrics:targets": {"events_attended": "1"},
+    "cohort:partner_keys": lambda kwargs: {
+        "name": "Smuggled key",
+        "scopes": ["metrics:read"],
+        "expires_on": "2027-06-01",
+    },
     "metrics:outcome_edit": {
         "kind": "equity",
         "amount": "999999",
@@ -853,6 +862,10 @@ ROUTE_ACCESS: dict[str, str] = {
     "metrics:forecast_accept": STAFF,
     "metrics:forecast_return": STAFF,
     # metrics: the programme's figures are for staff only (a fellow sees her own on her home).
+    # The partner API's keys are made and revoked by staff only.
+    "cohort:partner_keys": STAFF,
+    "cohort:partner_key": STAFF,
+    "cohort:partner_key_revoke": STAFF,
     "metrics:dashboard": STAFF,
     "metrics:targets": STAFF,
     "metrics:run_create": STAFF,

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from cohort.demo import (
+    DEMO_API_KEY,
     DEMO_PASSWORD,
     FELLOW_EMAIL,
     MENTOR_EMAIL,
@@ -31,3 +32,9 @@ class Command(BaseCommand):
         ]:
             self.stdout.write(f"  {role:<30} {email}")
         self.stdout.write("Open http://127.0.0.1:8000/ and sign in.")
+        self.stdout.write("")
+        self.stdout.write("Partner API key (AstraZeneca in cep, every scope):")
+        self.stdout.write(f"  {DEMO_API_KEY}")
+        self.stdout.write(
+            f'  curl -H "Authorization: Api-Key {DEMO_API_KEY}" http://127.0.0.1:8000/api/v1/programme/'
+        )
