@@ -64,6 +64,55 @@ def _operations(schema) -> list[dict]:
     return operations
 
 
+# Words for fields the serializers leave undescribed (mostly model fields named for what
+# they are), so the page describes every field.
+FIELD_WORDS = {
+    "next": "Link to the next page; null on the last page.",
+    "previous": "Link to the previous page; null on the first page.",
+    "results": "The items of this page.",
+    "uuid": "The record's identifier (stable; use it to fetch the record).",
+    "name": "Its name.",
+    "slug": "The programme's short name, as in its web addresses.",
+    "title": "Its title.",
+    "summary": "A short description.",
+    "description": "A longer description.",
+    "kind": "What kind it is (one of the listed values).",
+    "starts_on": "First day (ISO 8601 date).",
+    "ends_on": "Last day (ISO 8601 date).",
+    "starts_at": "When it starts (ISO 8601, UTC).",
+    "ends_at": "When it ends (ISO 8601, UTC).",
+    "created_at": "When it was made (ISO 8601, UTC).",
+    "computed_at": "When the figure was computed (ISO 8601, UTC).",
+    "closed_at": "When it was closed (ISO 8601, UTC); null while open.",
+    "period_start": "The first day the figure covers.",
+    "period_end": "The last day the figure covers.",
+    "breakdown": "The figure split by kind or category: {part: [numerator, denominator]}.",
+    "status": "Where it stands (one of the listed values).",
+    "url": "A web address.",
+    "region": "NHS England region.",
+    "time_zone": "The IANA time zone the event is held in, such as Europe/London.",
+    "is_online": "True when held online.",
+    "capacity": "Places in all; null when there is no limit.",
+    "tags": "Free-text tags.",
+    "professions": "Professions it is open to; empty: every profession.",
+    "sectors": "Venture sectors it suits; empty: any.",
+    "stages": "Venture stages it suits; empty: any.",
+    "regions": "Regions it is open to; empty: everywhere.",
+    "seed": "The random seed the forecast was made with (same inputs and seed: same numbers).",
+    "ventures_count": "How many ventures the forecast sums.",
+    "job_title": "Their job title.",
+    "expertise": "What they can help with.",
+    "profession": "Their profession (one of the listed values).",
+    "grade": "Their grade, such as ST4 or Band 7.",
+    "specialty": "Their specialty.",
+    "stage": "The venture's stage (one of the listed values).",
+    "sector": "The venture's sector (one of the listed values).",
+    "company_number": "Companies House number, if incorporated.",
+    "code": "A stable, machine-readable code.",
+    "message": "What went wrong, in words.",
+}
+
+
 def _resolve(schema, components, depth=0):
     if depth > 8:
         return {}
@@ -98,7 +147,9 @@ def _fields(schema, components, prefix="", depth=0) -> list[dict]:
                 "type": kind,
                 "required": name in required,
                 "nullable": bool(prop_resolved.get("nullable")),
-                "description": prop.get("description") or prop_resolved.get("description", ""),
+                "description": prop.get("description")
+                or prop_resolved.get("description")
+                or FIELD_WORDS.get(name, ""),
             }
         )
         if depth < 2 and ("properties" in prop_resolved or prop_resolved.get("type") == "array"):
