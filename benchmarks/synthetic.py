@@ -53,10 +53,14 @@ class Built:
     second_staff: object | None = None
     seconds: float = 0.0
     counts: dict[str, int] = field(default_factory=dict)
+    second_counts: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
         rows = ", ".join(f"{name} {n:,}" for name, n in self.counts.items())
-        return f"Built in {self.seconds:.1f} s: {rows}."
+        small = self.second_counts.get("fellows")
+        return f"Built in {self.seconds:.1f} s: {rows}" + (
+            f"; and a second programme of {small:,} fellows." if small else "."
+        )
 
 
 def setup_django():
@@ -664,6 +668,7 @@ def build(
     today = today or timezone.localdate()
     started = time.perf_counter()
     counts: dict[str, int] = {}
+    second_counts: dict[str, int] = {}
     with scopes_disabled():
         programme, staff = _programme(
             programme_slug, fellows, years, random.Random(seed), today, counts
@@ -676,10 +681,10 @@ def build(
                 years,
                 random.Random(seed + 1),
                 today,
-                counts,
+                second_counts,
             )
     built.seconds = time.perf_counter() - started
-    built.counts = counts
+    built.counts, built.second_counts = counts, second_counts
     if verbose:
         print(built.summary(), flush=True)
     return built
