@@ -10,6 +10,7 @@ from django_scopes import scope, scopes_disabled
 
 from benchmarks.metrics import differences, snapshot_figures, sql_figures
 from benchmarks.synthetic import build
+from metrics.definitions import METRICS
 from metrics.models import MetricSnapshot
 from metrics.services import metric_snapshots_compute
 
@@ -49,3 +50,25 @@ def test_the_hand_written_sql_gives_the_figures_the_job_stored(built):
         _compute(programme)
         with scopes_disabled():
             assert differences(sql_figures(programme, TODAY), snapshot_figures(programme)) == []
+
+
+def test_the_rows_behind_meetings_on_time_are_the_figure(built):
+    """The drill-down lists exactly the slots the figure counts (meeting_slots feeds both)."""
+    programme = built.programme
+    _compute(programme)
+    metric = METRICS["meetings_on_time"]
+    with scopes_disabled():
+        snapshot = (
+            MetricSnapshot.objects.filter(programme=programme, key=metric.key, cohort__isnull=False)
+            .select_related("cohort")
+            .order_by("-denominator")
+            .first()
+        )
+    with scope(programme=programme):
+        rows, columns = metric.rows(
+            programme, snapshot.cohort, snapshot.period_start, snapshot.period_end, TODAY
+        )
+        cells = [[column.value(row) for column in columns] for row in rows]
+    assert len(rows) == snapshot.denominator > 0
+    assert sum(row["on_time"] for row in rows) == snapshot.numerator
+    assert {cell[5] for cell in cells} <= {"Yes", "No"}
