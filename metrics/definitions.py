@@ -10,10 +10,10 @@ Two families:
 * cohort metrics (the recruitment funnel, returners, training arrangements and EDI) describe a
   cohort as appointed: one figure per cohort over the cohort's year, and one for the programme.
 
-Each period metric is one grouped query (by cohort and month), whatever the data size; new
-connections, whose cohort is one of two people's, are grouped by the pair and month and moved
-to cohorts here through one read of everyone's cohort, which is much cheaper than two
-subqueries per connection. The programme figure is the sum over cohorts plus the rows that
+Each period metric is one grouped query (by cohort and month), whatever the data size; events
+and connections, whose cohort is a person's, are grouped by person (or pair) and month and
+moved to cohorts here through one read of everyone's cohort, which is much cheaper than a
+subquery per row. The programme figure is the sum over cohorts plus the rows that
 belong to no cohort (a mentor's event attendance counts for the programme, not for a cohort).
 """
 
@@ -215,19 +215,26 @@ def _by_cohort(rows):
 def _events_compute(programme, today):
     from events.models import Registration
 
-    # The cohort by a subquery per registration, unlike connections (_connections_compute):
-    # grouping by person and summing here measured no faster for events (issue #7 benchmark).
+    # Grouped by person in the database and moved to cohorts here, as for connections: a
+    # subquery for each registration's cohort (_fellow_cohort) is no faster on PostgreSQL and
+    # took 55 s on SQLite for 13,000 fellows (benchmarks.metrics). The month comes as two
+    # integers in local time (as TruncMonth): converting a datetime for each of tens of
+    # thousands of rows cost more than the query.
     rows = (
         _registrations(programme, today)
-        .annotate(c=_fellow_cohort("user", programme), m=TruncMonth("event__starts_at"))
-        .values("c", "m", "event__kind")
+        .annotate(y=ExtractYear("event__starts_at"), mo=ExtractMonth("event__starts_at"))
+        .values("user_id", "y", "mo", "event__kind")
         .annotate(
             n=Count("id", filter=Q(status=Registration.Status.ATTENDED)),
             d=Count("id"),
         )
+        .values_list("user_id", "y", "mo", "event__kind", "n", "d")
+        .order_by()
     )
-    for row in rows:
-        yield row["c"], _month(row["m"]), row["event__kind"], row["n"], row["d"]
+    cohort_of = _cohort_of_users(programme)
+    yield from _by_cohort(
+        (cohort_of.get(user), (y, mo), kind, n, d) for user, y, mo, kind, n, d in rows
+    )
 
 
 def _events_rows(programme, cohort, start, end, today):
