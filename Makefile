@@ -71,3 +71,4 @@ beat: install ## Celery beat, the scheduler (needs REDIS_URL)
 bench: migrate ## Run the benchmarks (results in benchmarks/results/)
 	$(UV) run --frozen python -m benchmarks.matching
 	$(UV) run --frozen python -m benchmarks.forecast
+	$(UV) run --frozen python -m benchmarks.metrics

@@ -10,9 +10,11 @@ Two families:
 * cohort metrics (the recruitment funnel, returners, training arrangements and EDI) describe a
   cohort as appointed: one figure per cohort over the cohort's year, and one for the programme.
 
-Each period metric is one grouped query (by cohort and month), whatever the data size; the
-programme figure is the sum over cohorts plus the rows that belong to no cohort (a mentor's
-event attendance counts for the programme, not for a cohort).
+Each period metric is one grouped query (by cohort and month), whatever the data size; events
+and connections, whose cohort is a person's, are grouped by person (or pair) and month and
+moved to cohorts here through one read of everyone's cohort, which is much cheaper than a
+subquery per row. The programme figure is the sum over cohorts plus the rows that
+belong to no cohort (a mentor's event attendance counts for the programme, not for a cohort).
 """
 
 from __future__ import annotations
@@ -28,12 +30,21 @@ from django.db.models import (
     DurationField,
     ExpressionWrapper,
     F,
+    FilteredRelation,
     OuterRef,
     Q,
     Subquery,
     Sum,
+    Value,
 )
-from django.db.models.functions import Coalesce, TruncDate, TruncMonth
+from django.db.models.functions import (
+    Coalesce,
+    ExtractMonth,
+    ExtractYear,
+    NullIf,
+    TruncDate,
+    TruncMonth,
+)
 from django.utils import timezone
 
 from cohort.models import Cohort, EqualityData, Fellow, Programme, TrainingArrangement
@@ -175,20 +186,55 @@ def _registrations(programme: Programme, today: date):
     ).exclude(event__status="cancelled")
 
 
+def _cohort_of_users(programme: Programme) -> dict[int, int]:
+    """Each person's cohort in this programme (their latest, if they returned), in one query:
+    the answer of _fellow_cohort, read once for everyone instead of once per row counted."""
+    return dict(
+        Fellow.objects.filter(programme=programme)
+        .order_by("cohort__starts_on", "cohort_id")
+        .values_list("user_id", "cohort_id")
+    )
+
+
+def _by_cohort(rows):
+    """Rows finer than a figure (cohort, a day or a (year, month) pair, part, numerator,
+    denominator) summed to one row per cohort, month and part before compute_metric adds them
+    up."""
+    sums: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    months: dict = {}
+    for cohort_id, month, part, numerator, denominator in rows:
+        if month not in months:
+            months[month] = date(*month, 1) if isinstance(month, tuple) else _month(month)
+        cell = sums[(cohort_id, months[month], part)]
+        cell[0] += numerator
+        cell[1] += denominator
+    for (cohort_id, month, part), (numerator, denominator) in sums.items():
+        yield cohort_id, month, part, numerator, denominator
+
+
 def _events_compute(programme, today):
     from events.models import Registration
 
+    # Grouped by person in the database and moved to cohorts here, as for connections: a
+    # subquery for each registration's cohort (_fellow_cohort) is no faster on PostgreSQL and
+    # took 55 s on SQLite for 13,000 fellows (benchmarks.metrics). The month comes as two
+    # integers in local time (as TruncMonth): converting a datetime for each of tens of
+    # thousands of rows cost more than the query.
     rows = (
         _registrations(programme, today)
-        .annotate(c=_fellow_cohort("user", programme), m=TruncMonth("event__starts_at"))
-        .values("c", "m", "event__kind")
+        .annotate(y=ExtractYear("event__starts_at"), mo=ExtractMonth("event__starts_at"))
+        .values("user_id", "y", "mo", "event__kind")
         .annotate(
             n=Count("id", filter=Q(status=Registration.Status.ATTENDED)),
             d=Count("id"),
         )
+        .values_list("user_id", "y", "mo", "event__kind", "n", "d")
+        .order_by()
     )
-    for row in rows:
-        yield row["c"], _month(row["m"]), row["event__kind"], row["n"], row["d"]
+    cohort_of = _cohort_of_users(programme)
+    yield from _by_cohort(
+        (cohort_of.get(user), (y, mo), kind, n, d) for user, y, mo, kind, n, d in rows
+    )
 
 
 def _events_rows(programme, cohort, start, end, today):
@@ -220,14 +266,28 @@ def _connection_cohort(programme):
 
 
 def _connections_compute(programme, today):
+    # By pair of people in the database, to cohorts here: _connection_cohort in SQL is two
+    # subqueries per connection (2.7x slower for 13,000 fellows). The month comes as two
+    # integers in local time (as TruncMonth): converting a datetime for each of tens of
+    # thousands of rows cost more than the query.
     rows = (
         _connections(programme)
-        .annotate(c=_connection_cohort(programme), m=TruncMonth("responded_at"))
-        .values("c", "m")
+        .annotate(y=ExtractYear("responded_at"), mo=ExtractMonth("responded_at"))
+        .values("requester_id", "addressee_id", "y", "mo")
         .annotate(n=Count("id"))
+        .values_list("requester_id", "addressee_id", "y", "mo", "n")
+        .order_by()
     )
-    for row in rows:
-        yield row["c"], _month(row["m"]), None, row["n"], 0
+    cohort_of = _cohort_of_users(programme)
+
+    def cohort(requester, addressee):
+        asked_by = cohort_of.get(requester)
+        return asked_by if asked_by is not None else cohort_of.get(addressee)
+
+    yield from _by_cohort(
+        (cohort(requester, addressee), (y, mo), None, n, 0)
+        for requester, addressee, y, mo, n in rows
+    )
 
 
 def _connections_rows(programme, cohort, start, end, today):
@@ -337,8 +397,10 @@ def _pdp_rows(programme, cohort, start, end, today):
 
 def meeting_slots(programme: Programme, today: date, cohort: Cohort | None = None, fellow_ids=None):
     """Every meeting due so far (a mentorship's meeting whose window has closed), with the
-    meeting held for it, if any: (mentorship, number, opens, closes, meeting or None). For
-    one cohort, or only the mentorships of `fellow_ids`, when given."""
+    date of the meeting held for it, if any: (mentorship id, cohort id, number, opens, closes,
+    held on or None). Plain values, not model instances: a programme of 13,000 fellows has
+    some 50,000 of them, and building objects was most of the job's time. For one cohort,
+    or only the mentorships of `fellow_ids`, when given."""
     from mentoring.models import Meeting, Mentorship
     from mentoring.selectors import windows_by_cohort
 
@@ -350,31 +412,34 @@ def meeting_slots(programme: Programme, today: date, cohort: Cohort | None = Non
         mentorships = mentorships.filter(fellow_id__in=fellow_ids)
         cohorts = cohorts.filter(pk__in=mentorships.values("cohort_id"))
     cohorts = {c.pk: c for c in cohorts.select_related("programme")}
-    windows = windows_by_cohort(cohorts.values())
+    windows = {pk: sorted(w.items()) for pk, w in windows_by_cohort(cohorts.values()).items()}
     mentorships = mentorships.filter(cohort__in=list(cohorts))
     held = [Meeting.Status.SUBMITTED, Meeting.Status.RETURNED, Meeting.Status.SIGNED]
-    meetings = {
-        (m.mentorship_id, m.number): m
-        for m in Meeting.objects.filter(
+    held_on = {
+        (mentorship_id, number): day
+        for mentorship_id, number, day in Meeting.objects.filter(
             programme=programme, mentorship__in=mentorships, status__in=held, held_on__isnull=False
-        ).only("id", "mentorship_id", "number", "held_on", "status", "uuid")
+        ).values_list("mentorship_id", "number", "held_on")
     }
-    for mentorship in mentorships.only("id", "cohort_id", "fellow_id", "started_on", "ended_on"):
-        for number, (opens, closes) in sorted(windows[mentorship.cohort_id].items()):
-            if closes >= today or mentorship.started_on > closes:
+    rows = mentorships.order_by().values_list("id", "cohort_id", "started_on", "ended_on")
+    for pk, cohort_id, started_on, ended_on in rows:
+        for number, (opens, closes) in windows[cohort_id]:
+            if closes >= today or started_on > closes:
                 continue
-            if mentorship.ended_on and mentorship.ended_on < closes:
+            if ended_on and ended_on < closes:
                 continue
-            yield mentorship, number, opens, closes, meetings.get((mentorship.pk, number))
+            yield pk, cohort_id, number, opens, closes, held_on.get((pk, number))
 
 
-def _on_time(opens, closes, meeting) -> bool:
-    return meeting is not None and opens <= meeting.held_on <= closes
+def _on_time(opens, closes, held_on) -> bool:
+    return held_on is not None and opens <= held_on <= closes
 
 
 def _meetings_compute(programme, today):
-    for mentorship, _number, opens, closes, meeting in meeting_slots(programme, today):
-        yield mentorship.cohort_id, _month(closes), None, int(_on_time(opens, closes, meeting)), 1
+    yield from _by_cohort(
+        (cohort_id, closes, None, int(_on_time(opens, closes, held_on)), 1)
+        for _pk, cohort_id, _number, opens, closes, held_on in meeting_slots(programme, today)
+    )
 
 
 def _meetings_rows(programme, cohort, start, end, today):
@@ -383,23 +448,25 @@ def _meetings_rows(programme, cohort, start, end, today):
     slots = [
         s
         for s in meeting_slots(programme, today, cohort)
-        if (not start or s[3] >= start) and (not end or s[3] <= end)
+        if (not start or s[4] >= start) and (not end or s[4] <= end)
     ]
     people = {
         m.pk: m
-        for m in Mentorship.objects.filter(pk__in={s[0].pk for s in slots}).select_related(
+        for m in Mentorship.objects.filter(pk__in={s[0] for s in slots}).select_related(
             "fellow__user", "mentor__user"
         )
     }
     rows = [
         {
-            "mentorship": people[s[0].pk],
-            "number": s[1],
-            "window": f"{s[2]:%-d %b %Y} to {s[3]:%-d %b %Y}",
-            "held_on": s[4].held_on if s[4] else None,
-            "on_time": _on_time(s[2], s[3], s[4]),
+            "mentorship": people[pk],
+            "number": number,
+            "window": f"{opens:%-d %b %Y} to {closes:%-d %b %Y}",
+            "held_on": held_on,
+            "on_time": _on_time(opens, closes, held_on),
         }
-        for s in sorted(slots, key=lambda s: (s[3], s[0].pk, s[1]))
+        for pk, _cohort, number, opens, closes, held_on in sorted(
+            slots, key=lambda s: (s[4], s[0], s[2])
+        )
     ]
     return rows, [
         Column("Fellow", lambda r: r["mentorship"].fellow.user.display_name),
@@ -564,13 +631,19 @@ def _edi(field_name: str):
     counts are never traceable to people and are suppressed wherever they are shown."""
 
     def compute(programme, today):
-        answers = dict(
-            EqualityData.objects.filter(programme=programme).values_list("fellow_id", field_name)
+        answer = Coalesce(NullIf(F(f"answers__{field_name}"), Value("")), Value("not_given"))
+        rows = (
+            _appointed(programme)
+            .annotate(
+                answers=FilteredRelation("equality", condition=Q(equality__programme=programme))
+            )
+            .values("cohort_id", "cohort__starts_on", answer=answer)
+            .annotate(n=Count("id"))
+            .values_list("cohort_id", "cohort__starts_on", "answer", "n")
+            .order_by()
         )
-        starts = dict(Cohort.objects.filter(programme=programme).values_list("pk", "starts_on"))
-        for fellow_id, cohort_id in _appointed(programme).values_list("pk", "cohort_id"):
-            answer = answers.get(fellow_id) or "not_given"
-            yield cohort_id, starts[cohort_id], answer, 1, 1
+        for cohort_id, starts_on, answer, count in rows:
+            yield cohort_id, starts_on, answer, count, count
 
     return compute
 

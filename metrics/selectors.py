@@ -304,11 +304,18 @@ def people_figures(programme: Programme, fellows, today: date) -> dict[int, dict
         .values_list("f", "n", "t")
     ):
         add(fellow_id, "pdp_fulfilment", n, total)
-    for mentorship, _number, opens, closes, meeting in d.meeting_slots(
+    from mentoring.models import Mentorship
+
+    fellow_of = dict(
+        Mentorship.objects.filter(programme=programme, fellow_id__in=ids).values_list(
+            "id", "fellow_id"
+        )
+    )
+    for mentorship_id, _cohort, _number, opens, closes, held_on in d.meeting_slots(
         programme, today, fellow_ids=ids
     ):
-        on_time = meeting is not None and opens <= meeting.held_on <= closes
-        add(mentorship.fellow_id, "meetings_on_time", int(on_time), 1)
+        on_time = held_on is not None and opens <= held_on <= closes
+        add(fellow_of[mentorship_id], "meetings_on_time", int(on_time), 1)
     for fellow_id, n, total in (
         d._decided_milestones(programme)
         .filter(mentorship__fellow_id__in=ids)
