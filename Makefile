@@ -72,3 +72,4 @@ bench: migrate ## Run the benchmarks (results in benchmarks/results/)
 	$(UV) run --frozen python -m benchmarks.matching
 	$(UV) run --frozen python -m benchmarks.forecast
 	$(UV) run --frozen python -m benchmarks.metrics
+	$(UV) run --frozen python -m benchmarks.api
