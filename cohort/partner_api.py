@@ -14,6 +14,7 @@ import hashlib
 import json
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
@@ -153,9 +154,24 @@ class SafeCursorPagination(CursorPagination):
         try:
             return super().decode_cursor(request)
         except exceptions.NotFound:
-            raise exceptions.ValidationError(
-                {"cursor": ["This cursor is not one the API gave: start again without it."]}
-            ) from None
+            raise _bad_cursor() from None
+
+    def paginate_queryset(self, queryset, request, view=None):
+        # A cursor's position is the ordering field's value, base64-encoded but not signed: one
+        # edited to a value of the wrong type ("p=abc" for a date or a uuid) fails only when the
+        # page is read, as a Django ValidationError or a ValueError — a 500 unless named here.
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except (DjangoValidationError, ValueError, TypeError, OverflowError):
+            if not request.query_params.get(self.cursor_query_param):
+                raise
+            raise _bad_cursor() from None
+
+
+def _bad_cursor() -> exceptions.ValidationError:
+    return exceptions.ValidationError(
+        {"cursor": ["This cursor is not one the API gave: start again without it."]}
+    )
 
 
 class ErrorSerializer(serializers.Serializer):
