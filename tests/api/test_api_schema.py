@@ -91,6 +91,22 @@ def test_the_docs_page_lists_every_path(client):
 schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", application)
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """The WSGI app is called directly, not through Django's test Client, so its
+    request_started/request_finished signals would close the database connection after each
+    request — on PostgreSQL that is the connection holding the test's transaction. Django's
+    Client disconnects close_old_connections in the same way."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def fuzz_key(data_a, data_b, make_key, partner_a1) -> str:
     """A key with every scope, for a programme seeded with a little of everything."""
