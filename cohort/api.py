@@ -6,11 +6,17 @@ from __future__ import annotations
 
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers
 from rest_framework.response import Response
 
-from .models import ApiScope, Cohort, Fellow, Mentor, Venture
+from .models import ApiScope, Cohort, Fellow, Mentor, Sector, Venture, VentureStage
 from .partner_api import ErrorSerializer, PartnerViewSet
 
 ERRORS = {
@@ -19,6 +25,9 @@ ERRORS = {
     404: ErrorSerializer,
     429: ErrorSerializer,
 }
+# A paginated list also answers 400: a cursor that was tampered with, an unknown `ordering`,
+# a malformed filter.
+LIST_ERRORS = {400: ErrorSerializer, **ERRORS}
 
 
 class OrganisationRefOut(serializers.Serializer):
@@ -26,6 +35,9 @@ class OrganisationRefOut(serializers.Serializer):
     name = serializers.CharField()
 
 
+# One object, although the route is the router's "list" (the key has exactly one programme):
+# without many=False the schema would promise an array.
+@extend_schema_serializer(many=False)
 class ProgrammeOut(serializers.Serializer):
     uuid = serializers.UUIDField()
     slug = serializers.SlugField()
@@ -147,7 +159,7 @@ class ProgrammeViewSet(PartnerViewSet):
         summary="Cohorts",
         description="The programme's cohorts, newest first. Scope: `metrics:read` or "
         "`people:read`.",
-        responses={200: CohortOut(many=True), **ERRORS},
+        responses={200: CohortOut(many=True), **LIST_ERRORS},
     ),
     retrieve=extend_schema(summary="A cohort", responses={200: CohortOut, **ERRORS}),
 )
@@ -196,7 +208,7 @@ def _mentorships(programme):
         "status: meetings held and signed off, milestones signed off. Never meeting notes. "
         "A mentee is named only if they consented to share their profile. Scope: "
         "`people:read`.",
-        responses={200: MentorOut(many=True), **ERRORS},
+        responses={200: MentorOut(many=True), **LIST_ERRORS},
     ),
     retrieve=extend_schema(summary="One of your mentors", responses={200: MentorOut, **ERRORS}),
 )
@@ -229,7 +241,8 @@ def consented_fellows(programme):
         summary="Consented fellows",
         description="Fellows who consented to share their profile with partners, with their "
         "ventures. Filter by `cohort` (uuid). Scope: `people:read`.",
-        responses={200: FellowOut(many=True), **ERRORS},
+        parameters=[OpenApiParameter("cohort", OpenApiTypes.UUID)],
+        responses={200: FellowOut(many=True), **LIST_ERRORS},
     ),
     retrieve=extend_schema(summary="A consented fellow", responses={200: FellowOut, **ERRORS}),
 )
@@ -256,7 +269,11 @@ class FellowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PartnerVie
         summary="Consented ventures",
         description="The ventures of fellows who consented to share their profile. Filter by "
         "`stage` or `sector`. Scope: `people:read`.",
-        responses={200: VentureOut(many=True), **ERRORS},
+        parameters=[
+            OpenApiParameter("stage", OpenApiTypes.STR, enum=list(VentureStage.values)),
+            OpenApiParameter("sector", OpenApiTypes.STR, enum=list(Sector.values)),
+        ],
+        responses={200: VentureOut(many=True), **LIST_ERRORS},
     ),
     retrieve=extend_schema(summary="A consented venture", responses={200: VentureOut, **ERRORS}),
 )

@@ -14,11 +14,13 @@ import hashlib
 import json
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
 from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.pagination import CursorPagination
@@ -152,9 +154,24 @@ class SafeCursorPagination(CursorPagination):
         try:
             return super().decode_cursor(request)
         except exceptions.NotFound:
-            raise exceptions.ValidationError(
-                {"cursor": ["This cursor is not one the API gave: start again without it."]}
-            ) from None
+            raise _bad_cursor() from None
+
+    def paginate_queryset(self, queryset, request, view=None):
+        # A cursor's position is the ordering field's value, base64-encoded but not signed: one
+        # edited to a value of the wrong type ("p=abc" for a date or a uuid) fails only when the
+        # page is read, as a Django ValidationError or a ValueError — a 500 unless named here.
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except (DjangoValidationError, ValueError, TypeError, OverflowError):
+            if not request.query_params.get(self.cursor_query_param):
+                raise
+            raise _bad_cursor() from None
+
+
+def _bad_cursor() -> exceptions.ValidationError:
+    return exceptions.ValidationError(
+        {"cursor": ["This cursor is not one the API gave: start again without it."]}
+    )
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -233,6 +250,17 @@ def _etag(data) -> str:
     return '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
 
 
+class PartnerAutoSchema(AutoSchema):
+    """The schema of a partner endpoint. An action the view answers with a whole list (the
+    metrics, the forecasts, the equality tables) says so in `unpaginated_actions`, so the
+    schema promises a plain array and no `cursor`/`page_size`, as the view answers."""
+
+    def _get_paginator(self):
+        if self.view.action in getattr(self.view, "unpaginated_actions", ()):
+            return None
+        return super()._get_paginator()
+
+
 class PartnerViewSet(viewsets.GenericViewSet):
     """The base of every partner endpoint: the key's programme is the active scope, reads
     carry an ETag (a matching If-None-Match gets 304), every use of the key is recorded."""
@@ -243,6 +271,9 @@ class PartnerViewSet(viewsets.GenericViewSet):
     pagination_class = SafeCursorPagination
     lookup_field = "uuid"
     lookup_value_converter = "uuid"
+    schema = PartnerAutoSchema()
+    # Actions that answer with the whole list rather than a page of it (see PartnerAutoSchema).
+    unpaginated_actions: tuple[str, ...] = ()
     # The scope(s) the endpoint needs; any one of them will do. `action_scopes` overrides it
     # per action (a POST that writes needs more than the list).
     required_scopes: tuple[str, ...] = ()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -308,10 +309,13 @@ class OpportunityViewSet(
         data = _validated(OpportunityIn, request.data)
         data["organisation"] = self.organisation
         try:
-            opportunity = opportunity_save(
-                programme=self.programme, actor=None, data=data, via="api"
-            )
-            opportunity_publish(opportunity=opportunity, actor=None, via="api")
+            # Saved and published together or not at all: publishing refuses a deadline that
+            # has passed, and that 400 must not leave the draft it was made from behind.
+            with transaction.atomic():
+                opportunity = opportunity_save(
+                    programme=self.programme, actor=None, data=data, via="api"
+                )
+                opportunity_publish(opportunity=opportunity, actor=None, via="api")
         except DjangoValidationError as error:
             raise _model_errors(error) from None
         return self._saved(opportunity, status.HTTP_201_CREATED)

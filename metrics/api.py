@@ -19,7 +19,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from cohort.api import ERRORS, _uuid_param
+from cohort.api import ERRORS, LIST_ERRORS, _uuid_param
 from cohort.models import ApiScope, Cohort
 from cohort.partner_api import ErrorSerializer, PartnerViewSet
 
@@ -179,6 +179,7 @@ class MetricViewSet(PartnerViewSet):
     required_scopes = (ApiScope.METRICS_READ,)
     serializer_class = SnapshotOut
     cursor_ordering = ("period_start", "id")
+    unpaginated_actions = ("list", "equality")
 
     def list(self, request):
         figures = cohort_figures(self.programme).get(None, {})
@@ -286,13 +287,14 @@ def _day(name, value) -> date:
         summary="Patient Impact forecast of consented ventures",
         description="The latest forecast of each venture whose fellow consented to share "
         "their profile with partners. Scope: `metrics:read`.",
-        responses={200: ForecastOut(many=True), **ERRORS},
+        responses={200: ForecastOut(many=True), **LIST_ERRORS},
     ),
 )
 class ForecastViewSet(PartnerViewSet):
     required_scopes = (ApiScope.METRICS_READ,)
     serializer_class = ForecastOut
     cursor_ordering = ("-created_at", "-id")
+    unpaginated_actions = ("list",)
 
     def list(self, request):
         from . import forecasting as fc

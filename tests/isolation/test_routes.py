@@ -21,6 +21,7 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from cohort.models import Invitation, Membership, Programme, Role
+from config.api import router as api_router
 
 from ..factories import (
     PASSWORD,
@@ -921,6 +922,16 @@ NON_PROGRAMME_ROUTES: dict[str, str] = {
     "random bytes) is the credential; it shows only that person's events and meetings in the "
     "feed's own programme, read inside that programme's scope, and writes nothing but the "
     "feed's last-read time; a wrong token answers 404, a revoked one 410, a former member's 404",
+    "api:schema": "the partner API's OpenAPI schema: public, describes endpoints, reads no rows",
+    "api:docs": "the partner API's documentation, drawn from the schema: reads no rows",
+    # The partner API: the API key is the credential and names the tenant (its programme), so
+    # there is no slug to check; tests/api/test_api_isolation.py tries every one of these
+    # routes, read from the same router, with no key, wrong, revoked and expired keys, a key
+    # without the scope, a key of programme B and a key of another partner in programme A.
+    **{
+        f"api:{url.name}": "partner API, tenant from the key: see tests/api/"
+        for url in api_router.get_urls()
+    },
 }
 
 
