@@ -224,6 +224,9 @@ def api_exception_handler(exc, context):
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
         message = str(detail)
+        if isinstance(exc, exceptions.ParseError | exceptions.UnsupportedMediaType):
+            # Nothing in the body could be read: the body itself is what is wrong.
+            fields = {"body": [message]}
     response.data = {"error": {"code": code, "message": message, "fields": fields}}
     return response
 
@@ -292,7 +295,11 @@ class PartnerViewSet(viewsets.GenericViewSet):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            raise exceptions.ParseError("The Content-Length header is not a number.") from None
+        if length > MAX_BODY_BYTES:
             raise exceptions.ParseError(
                 f"The request body is larger than {MAX_BODY_BYTES // 1024} KB.", code="too_large"
             )
@@ -337,7 +344,7 @@ def _record_use(key: PartnerKey, request, status_code: int) -> None:
 class IdempotentCreateMixin:
     """POST with an `Idempotency-Key` header: the first request does the work and its answer
     is kept; the same key with the same body gets the same answer again, the same key with a
-    different body gets 422."""
+    different body gets 400 naming the header."""
 
     def create(self, request, *args, **kwargs):
         idempotency_key = request.headers.get("Idempotency-Key", "").strip()
