@@ -354,6 +354,8 @@ SPECTACULAR_SETTINGS = {
         "OpportunityStatusEnum": "events.models.Opportunity.Status",
         "MetricKindEnum": ["sum", "rate", "mean"],
         "ForecastScopeEnum": "metrics.models.ForecastRun.Scope",
+        "WebhookEventEnum": "notifications.models.WebhookEvent",
+        "WebhookDeliveryStatusEnum": "notifications.models.WebhookDelivery.Status",
     },
     "SCHEMA_PATH_PREFIX": "/api/v1",
 }
