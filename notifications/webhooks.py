@@ -25,6 +25,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -164,7 +165,8 @@ def webhook_emit(
                     programme=programme,
                     endpoint=endpoint,
                     event=event,
-                    payload=json.loads(json.dumps(payload, default=str)),
+                    # ISO 8601 dates and times, as the API gives them.
+                    payload=json.loads(json.dumps(payload, cls=DjangoJSONEncoder)),
                     created_at=now,
                     next_attempt_at=now,
                 )
