@@ -296,20 +296,38 @@ def test_a_claimed_delivery_is_never_sent_twice(programme_a, partners, receiver)
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
             claimed_at=timezone.now() - timedelta(hours=1)
         )
-    results = []
+    with scope(programme=programme_a):
+        assert webhooks.webhook_deliver(delivery_id=delivery.pk) == "sent"
+        assert webhooks.webhook_deliver(delivery_id=delivery.pk) == "not-claimed"
+    assert len(receiver.at("/verily")) == 1
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_racing_send_a_delivery_once(programme_a, partners, receiver):
+    """Two connections at the same moment (a task and the sweep): the conditional UPDATE lets
+    one of them win."""
+    with scope(programme=programme_a):
+        webhooks.webhook_emit(programme=programme_a, event="metrics.published", payload={})
+    [delivery] = _deliveries(endpoint=partners["verily_hook"])
+    # Outside a transaction the task already ran on "commit": make it due again, unsent.
+    with scopes_disabled():
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(status="pending", attempts=0)
+    receiver.requests.clear()
+    start, results = threading.Barrier(4), []
 
     def deliver():
-        with scope(programme=programme_a):
-            results.append(webhooks.webhook_deliver(delivery_id=delivery.pk))
-        connection.close()
+        start.wait()
+        try:
+            with scope(programme=programme_a):
+                results.append(webhooks.webhook_deliver(delivery_id=delivery.pk))
+        finally:
+            connection.close()
 
-    if connection.vendor == "sqlite":
-        deliver(), deliver()  # SQLite in tests shares one connection: one after the other
-    else:
-        threads = [threading.Thread(target=deliver) for _ in range(2)]
-        [t.start() for t in threads]
-        [t.join() for t in threads]
-    assert sorted(results) == ["not-claimed", "sent"]
+    threads = [threading.Thread(target=deliver) for _ in range(4)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert sorted(results) == ["not-claimed"] * 3 + ["sent"]
     assert len(receiver.at("/verily")) == 1
 
 
