@@ -84,17 +84,19 @@ class AnnouncementReceiptAdmin(ProgrammeScopedAdmin):
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(ProgrammeScopedAdmin):
-    """Partners register their endpoints through the API; staff may switch one off here. The
-    signing secret is never shown."""
+    """Partners register, and delete, their endpoints through the API; read-only here, and
+    the signing secret is never shown."""
 
     list_display = ["url", "organisation", "key", "active", "created_at", "programme"]
     list_filter = ["active"]
     search_fields = ["url", "organisation__name"]
     list_select_related = ["programme", "organisation", "key"]
     fields = ["uuid", "programme", "organisation", "key", "url", "events", "active", "disabled_at"]
-    readonly_fields = ["uuid", "programme", "organisation", "key", "url", "events", "disabled_at"]
 
     def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
 

@@ -7,12 +7,13 @@ views and a forged POST; staff of A open the same row, to show the row and the U
 """
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.contrib import admin
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from cohort.models import IdempotentRequest, PartnerKeyUse, PeopleImport, Programme, Review, Role
@@ -41,7 +42,7 @@ from metrics.models import (
     PatientReachRecord,
     ProgrammeReport,
 )
-from notifications.models import AnnouncementReceipt, Preference
+from notifications.models import AnnouncementReceipt, Preference, WebhookDelivery, WebhookEndpoint
 from pdp.models import PDP, Action, CompetencyDomain, Evidence, Objective, PDPChange
 
 from ..factories import (
@@ -155,6 +156,35 @@ def _outcome(model, programme):
 
 
 # Model label -> a row of that model in the given programme (staff is a staff member there).
+
+
+def _webhook_endpoint(programme) -> WebhookEndpoint:
+    """A partner's webhook endpoint (and the key that registered it)."""
+    from cohort.models import PartnerKey
+
+    with scopes_disabled():
+        existing = WebhookEndpoint.objects.filter(programme=programme).first()
+        if existing is not None:
+            return existing
+        organisation = OrganisationFactory(programme=programme, name="Webhook partner")
+        key = PartnerKey.objects.create(
+            programme=programme,
+            organisation=organisation,
+            name="Webhook key",
+            prefix=f"wh{programme.pk}{organisation.pk}"[:12],
+            hashed_key="x",
+            scopes=["metrics:read"],
+            expires_at=timezone.now() + timedelta(days=30),
+        )
+        return WebhookEndpoint.objects.create(
+            programme=programme,
+            key=key,
+            organisation=organisation,
+            url="https://partner.invalid/hook",
+            events=["metrics.published"],
+        )
+
+
 SAMPLES: dict[str, Callable[[Programme, object], models.Model]] = {
     "cohort.Programme": lambda programme, staff: programme,
     "cohort.Membership": lambda programme, staff: MembershipFactory(
@@ -251,6 +281,14 @@ SAMPLES: dict[str, Callable[[Programme, object], models.Model]] = {
     ),
     "notifications.Announcement": lambda programme, staff: AnnouncementFactory(
         programme=programme, author=staff
+    ),
+    "notifications.WebhookEndpoint": lambda programme, staff: _webhook_endpoint(programme),
+    "notifications.WebhookDelivery": lambda programme, staff: WebhookDelivery.objects.create(
+        programme=programme,
+        endpoint=_webhook_endpoint(programme),
+        event="metrics.published",
+        payload={"run": "x"},
+        status="given_up",
     ),
     "notifications.AnnouncementReceipt": lambda programme, staff: (
         AnnouncementReceipt.objects.create(
@@ -396,6 +434,8 @@ EDITS: dict[str, tuple[str, str]] = {
     "notifications.Preference": ("delivery", "in_app"),
     "notifications.Announcement": ("title", "Taken over"),
     "notifications.AnnouncementReceipt": ("read_at", "2026-01-01 00:00:00"),
+    "notifications.WebhookEndpoint": ("url", "https://taken.example/over"),
+    "notifications.WebhookDelivery": ("last_error", "Taken over"),
     # events: events and registrations
     "events.Event": ("title", "Taken over"),
     "events.Registration": ("status", "cancelled"),

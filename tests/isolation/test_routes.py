@@ -147,6 +147,42 @@ def _plan_file(programme: Programme):
         )
 
 
+def _webhook_delivery(programme: Programme):
+    """A delivery to a partner's endpoint that was given up (so staff may send it again); the
+    address never resolves, so nothing leaves the machine."""
+    from cohort.models import PartnerKey
+    from notifications.models import WebhookDelivery, WebhookEndpoint
+
+    from ..factories import OrganisationFactory
+
+    with scopes_disabled():
+        organisation = OrganisationFactory(programme=programme)
+        key = PartnerKey.objects.create(
+            programme=programme,
+            organisation=organisation,
+            name="Webhook key",
+            prefix=uuid.uuid4().hex[:12],
+            hashed_key="x",
+            scopes=["metrics:read"],
+            expires_at=timezone.now() + timedelta(days=30),
+        )
+        endpoint = WebhookEndpoint.objects.create(
+            programme=programme,
+            key=key,
+            organisation=organisation,
+            url="https://partner.invalid/hook",
+            events=["metrics.published"],
+        )
+        return WebhookDelivery.objects.create(
+            programme=programme,
+            endpoint=endpoint,
+            event="metrics.published",
+            payload={},
+            status="given_up",
+            attempts=8,
+        )
+
+
 def _connection(programme: Programme):
     from mentoring.models import Connection
 
@@ -400,6 +436,9 @@ SAMPLES: dict[str, Sample] = {
     "message_uuid": Sample(
         make=lambda programme: OutboxMessageFactory(programme=programme, status="failed").uuid,
         missing=uuid.uuid4,
+    ),
+    "delivery_uuid": Sample(
+        make=lambda programme: _webhook_delivery(programme).uuid, missing=uuid.uuid4
     ),
     # The year's meeting records: the staff member's own (see _staff_year and YEAR_PICKS).
     "meeting_uuid": Sample(
@@ -765,6 +804,8 @@ ROUTE_ACCESS: dict[str, str] = {
     "notifications:preferences": MEMBERS,
     "notifications:deliveries": STAFF,
     "notifications:delivery_retry": STAFF,
+    "notifications:webhook_deliveries": STAFF,
+    "notifications:webhook_send_again": STAFF,
     "notifications:open": OWN,
     "notifications:read": OWN,
     "notifications:announcements": STAFF,
@@ -917,6 +958,12 @@ NON_PROGRAMME_ROUTES: dict[str, str] = {
     "mfa_view_recovery_codes": "allauth MFA",
     "mfa_generate_recovery_codes": "allauth MFA",
     "mfa_download_recovery_codes": "allauth MFA",
+    # The partner API: the API key names the tenant (cohort.partner_api), not the path.
+    "api:webhook-list": "partner API: a key's own organisation's webhook endpoints in the "
+    "key's programme only; any other endpoint answers 404 (tests/notifications/test_webhooks.py)",
+    "api:webhook-detail": "partner API: as api:webhook-list, one endpoint; DELETE disables it",
+    "api:webhook-deliveries": "partner API: the deliveries of one of the key's organisation's "
+    "endpoints",
     "calendar_feed": "a person's calendar feed for their calendar app: the secret token (32 "
     "random bytes) is the credential; it shows only that person's events and meetings in the "
     "feed's own programme, read inside that programme's scope, and writes nothing but the "
