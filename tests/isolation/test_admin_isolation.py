@@ -7,13 +7,12 @@ views and a forged POST; staff of A open the same row, to show the row and the U
 """
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from django.contrib import admin
 from django.db import models
 from django.urls import reverse
-from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from cohort.models import IdempotentRequest, PartnerKeyUse, PeopleImport, Programme, Review, Role
@@ -42,7 +41,7 @@ from metrics.models import (
     PatientReachRecord,
     ProgrammeReport,
 )
-from notifications.models import AnnouncementReceipt, Preference, WebhookDelivery, WebhookEndpoint
+from notifications.models import AnnouncementReceipt, Preference
 from pdp.models import PDP, Action, CompetencyDomain, Evidence, Objective, PDPChange
 
 from ..factories import (
@@ -66,6 +65,8 @@ from ..factories import (
     ResourceFactory,
     ReviewCriterionFactory,
     VentureFactory,
+    WebhookDeliveryFactory,
+    WebhookEndpointFactory,
 )
 from .conftest import A_NON_STAFF
 from .meetings import meeting_year
@@ -156,35 +157,6 @@ def _outcome(model, programme):
 
 
 # Model label -> a row of that model in the given programme (staff is a staff member there).
-
-
-def _webhook_endpoint(programme) -> WebhookEndpoint:
-    """A partner's webhook endpoint (and the key that registered it)."""
-    from cohort.models import PartnerKey
-
-    with scopes_disabled():
-        existing = WebhookEndpoint.objects.filter(programme=programme).first()
-        if existing is not None:
-            return existing
-        organisation = OrganisationFactory(programme=programme, name="Webhook partner")
-        key = PartnerKey.objects.create(
-            programme=programme,
-            organisation=organisation,
-            name="Webhook key",
-            prefix=f"wh{programme.pk}{organisation.pk}"[:12],
-            hashed_key="x",
-            scopes=["metrics:read"],
-            expires_at=timezone.now() + timedelta(days=30),
-        )
-        return WebhookEndpoint.objects.create(
-            programme=programme,
-            key=key,
-            organisation=organisation,
-            url="https://partner.invalid/hook",
-            events=["metrics.published"],
-        )
-
-
 SAMPLES: dict[str, Callable[[Programme, object], models.Model]] = {
     "cohort.Programme": lambda programme, staff: programme,
     "cohort.Membership": lambda programme, staff: MembershipFactory(
@@ -282,13 +254,11 @@ SAMPLES: dict[str, Callable[[Programme, object], models.Model]] = {
     "notifications.Announcement": lambda programme, staff: AnnouncementFactory(
         programme=programme, author=staff
     ),
-    "notifications.WebhookEndpoint": lambda programme, staff: _webhook_endpoint(programme),
-    "notifications.WebhookDelivery": lambda programme, staff: WebhookDelivery.objects.create(
-        programme=programme,
-        endpoint=_webhook_endpoint(programme),
-        event="metrics.published",
-        payload={"run": "x"},
-        status="given_up",
+    "notifications.WebhookEndpoint": lambda programme, staff: WebhookEndpointFactory(
+        programme=programme
+    ),
+    "notifications.WebhookDelivery": lambda programme, staff: WebhookDeliveryFactory(
+        programme=programme
     ),
     "notifications.AnnouncementReceipt": lambda programme, staff: (
         AnnouncementReceipt.objects.create(

@@ -40,6 +40,7 @@ from ..factories import (
     RecruitmentCallFactory,
     ResourceFactory,
     ReviewCriterionFactory,
+    WebhookDeliveryFactory,
 )
 from .conftest import A_NON_STAFF, B_MEMBERS
 from .meetings import MeetingYear, meeting_year, mentorship_of
@@ -144,42 +145,6 @@ def _plan_file(programme: Programme):
                 "title": "A file",
                 "file": SimpleUploadedFile("a.pdf", b"%PDF-1.4\n%%EOF\n"),
             },
-        )
-
-
-def _webhook_delivery(programme: Programme):
-    """A delivery to a partner's endpoint that was given up (so staff may send it again); the
-    address never resolves, so nothing leaves the machine."""
-    from cohort.models import PartnerKey
-    from notifications.models import WebhookDelivery, WebhookEndpoint
-
-    from ..factories import OrganisationFactory
-
-    with scopes_disabled():
-        organisation = OrganisationFactory(programme=programme)
-        key = PartnerKey.objects.create(
-            programme=programme,
-            organisation=organisation,
-            name="Webhook key",
-            prefix=uuid.uuid4().hex[:12],
-            hashed_key="x",
-            scopes=["metrics:read"],
-            expires_at=timezone.now() + timedelta(days=30),
-        )
-        endpoint = WebhookEndpoint.objects.create(
-            programme=programme,
-            key=key,
-            organisation=organisation,
-            url="https://partner.invalid/hook",
-            events=["metrics.published"],
-        )
-        return WebhookDelivery.objects.create(
-            programme=programme,
-            endpoint=endpoint,
-            event="metrics.published",
-            payload={},
-            status="given_up",
-            attempts=8,
         )
 
 
@@ -438,7 +403,8 @@ SAMPLES: dict[str, Sample] = {
         missing=uuid.uuid4,
     ),
     "delivery_uuid": Sample(
-        make=lambda programme: _webhook_delivery(programme).uuid, missing=uuid.uuid4
+        make=lambda programme: WebhookDeliveryFactory(programme=programme).uuid,
+        missing=uuid.uuid4,
     ),
     # The year's meeting records: the staff member's own (see _staff_year and YEAR_PICKS).
     "meeting_uuid": Sample(
