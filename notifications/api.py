@@ -48,6 +48,10 @@ class WebhookEndpointOut(serializers.ModelSerializer):
     class Meta:
         model = WebhookEndpoint
         fields = ["uuid", "url", "events", "key", "active", "created_at"]
+        extra_kwargs = {
+            "url": {"help_text": "Where the events are POSTed."},
+            "active": {"help_text": "True while events are sent to it."},
+        }
 
 
 class WebhookEndpointCreatedOut(WebhookEndpointOut):
@@ -88,6 +92,24 @@ class WebhookDeliveryOut(serializers.ModelSerializer):
             "delivered_at",
             "payload",
         ]
+        extra_kwargs = {
+            "event": {"help_text": "The event sent (one of the listed values)."},
+            "status": {
+                "help_text": "pending: not sent yet; sent: answered 2xx; failed: will be "
+                "tried again at `next_attempt_at`; given_up: every try failed."
+            },
+            "attempts": {"help_text": "How many times it was POSTed."},
+            "last_status_code": {
+                "help_text": "The HTTP status of the last try; null if none answered."
+            },
+            "last_error": {"help_text": "What went wrong at the last try; empty if nothing."},
+            "next_attempt_at": {"help_text": "When the next try is due (ISO 8601, UTC)."},
+            "created_at": {"help_text": "When the event happened (ISO 8601, UTC)."},
+            "delivered_at": {
+                "help_text": "When the endpoint accepted it (ISO 8601, UTC); null until then."
+            },
+            "payload": {"help_text": "The event's data: the `data` of the POSTed body."},
+        }
 
 
 def _model_errors(error: DjangoValidationError) -> exceptions.ValidationError:
