@@ -604,6 +604,9 @@ def test_staff_see_the_history_filter_it_and_send_one_again(
     client = client_for(staff_a)
     empty = client.get(page_url)
     assert empty.status_code == 200 and "No event has been sent" in empty.text
+    # Reachable from the partner API keys page and the email deliveries page.
+    for source in ("partners/keys/", "notifications/deliveries/"):
+        assert page_url in client.get(f"/p/{programme_a.slug}/{source}").text
 
     _emit(programme_a, django_capture_on_commit_callbacks)
     [delivery] = _deliveries(endpoint=partners["verily_hook"])
