@@ -6,6 +6,7 @@ change sends nothing, and a committed one is delivered by a task after commit or
 was down, by the sweep that runs every minute.
 """
 
+import ipaddress
 import secrets
 import uuid
 from urllib.parse import urlsplit
@@ -276,14 +277,20 @@ def validate_webhook_url(value: str) -> None:
     parts = urlsplit(value)
     if parts.username or parts.password:
         raise ValidationError("Do not put a user name or password in the address.")
-    if parts.scheme == "https":
+    host = (parts.hostname or "").lower()
+    local_allowed = getattr(settings, "PITWALL_WEBHOOKS_ALLOW_HTTP_LOCALHOST", False)
+    if local_allowed and host in LOCAL_HOSTS:
         return
-    if (
-        getattr(settings, "PITWALL_WEBHOOKS_ALLOW_HTTP_LOCALHOST", False)
-        and (parts.hostname or "") in LOCAL_HOSTS
-    ):
-        return
-    raise ValidationError("Use an https:// address.")
+    # Pitwall's own network is not a partner's: an address written as a private, loopback or
+    # link-local IP (or localhost) would make the server POST into it.
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if host in LOCAL_HOSTS or (address is not None and not address.is_global):
+        raise ValidationError("Use a public address of your organisation's server.")
+    if parts.scheme != "https":
+        raise ValidationError("Use an https:// address.")
 
 
 def webhook_secret() -> str:

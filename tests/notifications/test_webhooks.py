@@ -517,6 +517,9 @@ def test_a_partner_registers_an_endpoint_and_sees_the_secret_once(api_partner, r
     [
         ({"url": "http://partner.example/hook", "events": ["metrics.published"]}, "url"),
         ({"url": "not a web address", "events": ["metrics.published"]}, "url"),
+        ({"url": "https://10.0.0.7/hook", "events": ["metrics.published"]}, "url"),
+        ({"url": "https://169.254.169.254/latest", "events": ["metrics.published"]}, "url"),
+        ({"url": "https://user:pw@partner.example/", "events": ["metrics.published"]}, "url"),
         ({"url": "https://partner.example/hook", "events": ["metrics.leaked"]}, "events"),
         ({"url": "https://partner.example/hook", "events": []}, "events"),
         ({"url": "https://partner.example/hook"}, "events"),
@@ -537,11 +540,12 @@ def test_a_bad_endpoint_is_a_400_naming_the_field(api_partner, body, field):
         assert WebhookEndpoint.objects.filter(key=api_partner["key"]).count() == 0
 
 
-def test_http_is_refused_for_localhost_too_unless_the_setting_allows_it(api_partner, settings):
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8000/hook", "https://localhost/hook"])
+def test_this_machine_is_refused_unless_the_setting_allows_it(api_partner, settings, url):
     settings.PITWALL_WEBHOOKS_ALLOW_HTTP_LOCALHOST = False
     response = api_partner["client"].post(
         "/api/v1/webhooks/",
-        {"url": "http://127.0.0.1:8000/hook", "events": ["metrics.published"]},
+        {"url": url, "events": ["metrics.published"]},
         content_type="application/json",
     )
     assert response.status_code == 400 and "url" in response.json()["error"]["fields"]
