@@ -10,6 +10,7 @@ from rest_framework.routers import SimpleRouter
 from cohort.api import CohortViewSet, FellowViewSet, MentorViewSet, ProgrammeViewSet, VentureViewSet
 from events.api import EventViewSet, OpportunityViewSet
 from metrics.api import ForecastViewSet, MetricViewSet
+from notifications.api import WebhookEndpointViewSet
 
 router = SimpleRouter(trailing_slash=True, use_regex_path=False)
 router.register("programme", ProgrammeViewSet, basename="programme")
@@ -21,6 +22,7 @@ router.register("fellows", FellowViewSet, basename="fellow")
 router.register("ventures", VentureViewSet, basename="venture")
 router.register("events", EventViewSet, basename="event")
 router.register("opportunities", OpportunityViewSet, basename="opportunity")
+router.register("webhooks", WebhookEndpointViewSet, basename="webhook")
 
 
 def docs_view(request):

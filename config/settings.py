@@ -168,10 +168,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 PITWALL_OUTBOX_CLAIM_LEASE_SECONDS = int(
     os.environ.get("PITWALL_OUTBOX_CLAIM_LEASE_SECONDS", "600")
 )
+# Partner webhooks go to https:// addresses only; plain http to this machine is allowed when
+# this is on (tests and local development, never production).
+PITWALL_WEBHOOKS_ALLOW_HTTP_LOCALHOST = env_bool("PITWALL_WEBHOOKS_ALLOW_HTTP_LOCALHOST", False)
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("PITWALL_CELERY_QUEUE", "celery")
 CELERY_BEAT_SCHEDULE = {
     # Re-send what is still pending in the outbox (DESIGN §10).
     "outbox-sweep": {"task": "notifications.tasks.outbox_sweep", "schedule": 60.0},
+    # Partner webhook deliveries that are due: the broker was down, or a retry's pause is over.
+    "webhook-sweep": {"task": "notifications.tasks.webhook_sweep", "schedule": 60.0},
     "daily-digest": {
         "task": "notifications.tasks.digest_send_daily",
         "schedule": crontab(hour=7, minute=0),
@@ -349,6 +354,8 @@ SPECTACULAR_SETTINGS = {
         "OpportunityStatusEnum": "events.models.Opportunity.Status",
         "MetricKindEnum": ["sum", "rate", "mean"],
         "ForecastScopeEnum": "metrics.models.ForecastRun.Scope",
+        "WebhookEventEnum": "notifications.models.WebhookEvent",
+        "WebhookDeliveryStatusEnum": "notifications.models.WebhookDelivery.Status",
     },
     "SCHEMA_PATH_PREFIX": "/api/v1",
 }

@@ -23,6 +23,7 @@ from cohort.selectors import fellow_for_user, member_roles
 from cohort.services import audit_log
 from notifications.models import Kind
 from notifications.services import notify
+from notifications.webhooks import webhook_emit
 from pdp.models import Objective, PDPChange
 from pdp.services import evidence_attach_event, evidence_detach_event
 
@@ -1122,6 +1123,8 @@ def opportunity_publish(*, opportunity: Opportunity, actor, via: str = "web") ->
             target=opportunity,
             via=via,
         )
+        if via != "api":
+            _opportunity_webhook(opportunity, "opportunity.created", reopened=reopening)
     return opportunity
 
 
@@ -1149,7 +1152,40 @@ def opportunity_close(
             changes={"status": [before, opportunity.status], "reason": reason},
             via=via,
         )
+        # Partners only hear of closing what they could see (a published opportunity).
+        if via != "api" and before == Opportunity.Status.PUBLISHED:
+            _opportunity_webhook(opportunity, "opportunity.closed")
     return opportunity
+
+
+def _opportunity_webhook(opportunity: Opportunity, event: str, **extra) -> None:
+    """Tell partners' webhooks about an opportunity staff published or closed (issue #8); a
+    partner's own posts through the API are not echoed back. The fields are the API's."""
+    organisation = opportunity.organisation
+    webhook_emit(
+        programme=opportunity.programme,
+        event=event,
+        payload={
+            "opportunity": {
+                "uuid": str(opportunity.uuid),
+                "kind": opportunity.kind,
+                "title": opportunity.title,
+                "summary": opportunity.summary,
+                "organisation": (
+                    {"uuid": str(organisation.uuid), "name": organisation.name}
+                    if organisation
+                    else None
+                ),
+                "url": opportunity.url,
+                "opens_on": opportunity.opens_on,
+                "deadline": opportunity.deadline,
+                "status": opportunity.status,
+                "closed_at": opportunity.closed_at,
+            },
+            "link": f"/api/v1/opportunities/{opportunity.uuid}/",
+            **extra,
+        },
+    )
 
 
 def _require_fellow(opportunity: Opportunity, user) -> None:

@@ -18,6 +18,7 @@ from cohort.models import Cohort, Fellow, Membership, Mentor, Role
 from cohort.services import audit_log
 from notifications.models import Kind
 from notifications.services import notify
+from notifications.webhooks import webhook_emit
 
 from . import matching, records
 from .models import (
@@ -1090,7 +1091,7 @@ def milestone_refresh(milestones) -> None:
 
 def _milestone_sign(*, milestone: Milestone, review: MilestoneReview, actor, method, when):
     content = records.milestone_content(milestone, review, signed_by=actor, signed_at=when)
-    return SignOff.objects.create(
+    sign_off = SignOff.objects.create(
         programme=milestone.programme,
         kind=SignOff.Kind.MILESTONE,
         meeting=review.meeting,
@@ -1100,6 +1101,32 @@ def _milestone_sign(*, milestone: Milestone, review: MilestoneReview, actor, met
         method=method,
         content=content,
         digest=records.digest_of(content),
+    )
+    _milestone_webhook(milestone, when)
+    return sign_off
+
+
+def _milestone_webhook(milestone: Milestone, when) -> None:
+    """Tell the signing mentor's organisation (issue #8): which mentorship and milestone, and
+    when; never the notes, and the fellow's name only if they consented to share it."""
+    mentorship = milestone.mentorship
+    organisation_id = (
+        Mentor.objects.filter(pk=mentorship.mentor_id).values_list("organisation_id", flat=True)
+    ).first()
+    if organisation_id is None:
+        return
+    fellow = mentorship.fellow
+    webhook_emit(
+        programme=milestone.programme,
+        event="milestone.signed_off",
+        organisation_id=organisation_id,
+        payload={
+            "mentorship": str(mentorship.uuid),
+            "milestone": {"uuid": str(milestone.uuid), "title": milestone.title},
+            "signed_at": when,
+            "fellow": fellow.user.display_name if fellow.consent_to_share else None,
+            "link": "/api/v1/mentors/",
+        },
     )
 
 

@@ -18,6 +18,7 @@ from cohort.models import Cohort, Fellow, Programme
 from cohort.services import audit_log
 from notifications.models import Kind
 from notifications.services import notify
+from notifications.webhooks import webhook_emit
 
 from .definitions import METRICS, compute_metric, month_end
 from .models import (
@@ -411,12 +412,24 @@ def metric_snapshots_compute(
             Programme.objects.select_for_update().get(pk=programme.pk)
             MetricSnapshot.objects.filter(programme=programme).delete()
             MetricSnapshot.objects.bulk_create(snapshots, batch_size=1000)
+            finished_at = timezone.now()
             MetricRun.objects.filter(pk=run.pk).update(
                 status=MetricRun.Status.DONE,
-                finished_at=timezone.now(),
+                finished_at=finished_at,
                 steps_done=len(METRICS) + 1,
                 current_step="",
                 snapshot_count=len(snapshots),
+            )
+            # Partners reading metrics hear of new figures with the figures themselves.
+            webhook_emit(
+                programme=programme,
+                event="metrics.published",
+                payload={
+                    "run": str(run.uuid),
+                    "finished_at": finished_at,
+                    "snapshot_count": len(snapshots),
+                    "link": "/api/v1/metrics/",
+                },
             )
     except Exception as error:
         logger.exception("Metric snapshots failed for programme %s", programme.pk)

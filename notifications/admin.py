@@ -2,7 +2,15 @@ from django.contrib import admin
 
 from cohort.admin_site import ProgrammeScopedAdmin
 
-from .models import Announcement, AnnouncementReceipt, Notification, OutboxMessage, Preference
+from .models import (
+    Announcement,
+    AnnouncementReceipt,
+    Notification,
+    OutboxMessage,
+    Preference,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 
 @admin.register(Notification)
@@ -66,6 +74,41 @@ class AnnouncementReceiptAdmin(ProgrammeScopedAdmin):
     list_display = ["announcement", "user", "read_at", "dismissed_at"]
     search_fields = ["user__email", "announcement__title"]
     list_select_related = ["programme", "announcement", "user"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(ProgrammeScopedAdmin):
+    """Partners register, and delete, their endpoints through the API; read-only here, and
+    the signing secret is never shown."""
+
+    list_display = ["url", "organisation", "key", "active", "created_at", "programme"]
+    list_filter = ["active"]
+    search_fields = ["url", "organisation__name"]
+    list_select_related = ["programme", "organisation", "key"]
+    fields = ["uuid", "programme", "organisation", "key", "url", "events", "active", "disabled_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ProgrammeScopedAdmin):
+    """What was sent to partners: evidence, read-only here; staff send one again from the
+    Webhook deliveries page."""
+
+    list_display = ["event", "endpoint", "status", "attempts", "last_status_code", "created_at"]
+    list_filter = ["status", "event"]
+    search_fields = ["endpoint__url"]
+    list_select_related = ["programme", "endpoint"]
 
     def has_add_permission(self, request):
         return False

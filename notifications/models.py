@@ -6,13 +6,18 @@ change sends nothing, and a committed one is delivered by a task after commit or
 was down, by the sweep that runs every minute.
 """
 
+import ipaddress
+import secrets
 import uuid
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import models
 from django.utils import timezone
 
-from cohort.models import Cohort, Programme, Role
+from cohort.models import Cohort, PartnerKey, Programme, Role
 from cohort.scoping import ScopedManager
 
 
@@ -247,3 +252,139 @@ class AnnouncementReceipt(models.Model):
 
     def __str__(self):
         return f"{self.announcement} → {self.user}"
+
+
+# --- Webhooks for partners ----------------------------------------------------------------------
+
+
+class WebhookEvent(models.TextChoices):
+    """What a partner's endpoint may be told about (the fixed set partners subscribe to)."""
+
+    OPPORTUNITY_CREATED = "opportunity.created", "An opportunity was published by the programme"
+    OPPORTUNITY_CLOSED = "opportunity.closed", "A published opportunity was closed"
+    METRICS_PUBLISHED = "metrics.published", "New metric snapshots were published"
+    MILESTONE_SIGNED_OFF = "milestone.signed_off", "One of your mentors signed off a milestone"
+
+
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def validate_webhook_url(value: str) -> None:
+    """HTTPS only: the body carries programme data and the signature proves only who sent it,
+    not that nobody read it. Plain http is allowed to this machine when the
+    PITWALL_WEBHOOKS_ALLOW_HTTP_LOCALHOST setting is on (tests and local development)."""
+    URLValidator(schemes=["http", "https"], message="Enter a full web address.")(value)
+    parts = urlsplit(value)
+    if parts.username or parts.password:
+        raise ValidationError("Do not put a user name or password in the address.")
+    host = (parts.hostname or "").lower()
+    local_allowed = getattr(settings, "PITWALL_WEBHOOKS_ALLOW_HTTP_LOCALHOST", False)
+    if local_allowed and host in LOCAL_HOSTS:
+        return
+    # Pitwall's own network is not a partner's: an address written as a private, loopback or
+    # link-local IP (or localhost) would make the server POST into it.
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if host in LOCAL_HOSTS or (address is not None and not address.is_global):
+        raise ValidationError("Use a public address of your organisation's server.")
+    if parts.scheme != "https":
+        raise ValidationError("Use an https:// address.")
+
+
+def webhook_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+class WebhookEndpoint(models.Model):
+    """An HTTPS address a partner organisation registered with its API key, to be told when
+    something it may see happens in the programme."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="+")
+    # The key that registered it: its scopes decide which events the endpoint receives, and a
+    # revoked or expired key receives nothing.
+    key = models.ForeignKey(PartnerKey, on_delete=models.CASCADE, related_name="webhooks")
+    # The key's organisation, kept on the row: the endpoint belongs to the organisation, and a
+    # milestone sign-off goes only to the endpoints of the mentor's organisation.
+    organisation = models.ForeignKey(
+        "cohort.Organisation", on_delete=models.CASCADE, related_name="webhooks"
+    )
+    url = models.URLField(max_length=500, validators=[validate_webhook_url])
+    events = models.JSONField(default=list)
+    # Shown to the partner once, when the endpoint is created; kept to sign each delivery.
+    secret = models.CharField(max_length=100, default=webhook_secret, editable=False)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(programme="programme")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "partner webhook endpoint"
+
+    def __str__(self):
+        return self.url
+
+    def clean(self):
+        events = self.events if isinstance(self.events, list) else None
+        if not events:
+            raise ValidationError({"events": "Choose at least one event."})
+        unknown = sorted(set(map(str, events)) - set(WebhookEvent.values))
+        if unknown:
+            raise ValidationError({"events": f"Unknown events: {', '.join(unknown)}."})
+        if (
+            self.key_id
+            and self.organisation_id
+            and self.key.organisation_id != self.organisation_id
+        ):
+            raise ValidationError(
+                {"organisation": "The endpoint belongs to its key's organisation."}
+            )
+
+
+class WebhookDelivery(models.Model):
+    """One event sent (or still to be sent) to one partner endpoint, with its history of tries."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed, will try again"
+        GIVEN_UP = "given_up", "Given up after every try"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="+")
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.CharField(max_length=40, choices=WebhookEvent.choices)
+    payload = models.JSONField(default=dict)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    # Set by the conditional UPDATE that claims the delivery for one worker (see
+    # notifications.webhooks._claim); cleared when the try is recorded.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(programme="programme")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "partner webhook delivery"
+        verbose_name_plural = "partner webhook deliveries"
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_due_idx")
+        ]
+
+    def __str__(self):
+        return f"{self.event} → {self.endpoint_id} ({self.get_status_display()})"
+
+    @property
+    def can_send_again(self) -> bool:
+        return self.status in (self.Status.FAILED, self.Status.GIVEN_UP)

@@ -2,7 +2,13 @@
 
 from django.db.models import Count, Q
 
-from .models import Announcement, AnnouncementReceipt, Notification, OutboxMessage
+from .models import (
+    Announcement,
+    AnnouncementReceipt,
+    Notification,
+    OutboxMessage,
+    WebhookDelivery,
+)
 
 
 def unread_count(*, programme, user) -> int:
@@ -63,3 +69,24 @@ def outbox_counts(*, programme) -> dict[str, int]:
     )
     counts = dict(rows)
     return {status: counts.get(status, 0) for status in OutboxMessage.Status.values}
+
+
+def webhook_deliveries(*, programme, status: str = ""):
+    """The programme's partner webhook deliveries, newest first, optionally of one status."""
+    qs = WebhookDelivery.objects.filter(programme=programme).select_related(
+        "endpoint__organisation"
+    )
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-created_at", "-id")
+
+
+def webhook_counts(*, programme) -> dict[str, int]:
+    rows = (
+        WebhookDelivery.objects.filter(programme=programme)
+        .values("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    counts = dict(rows)
+    return {status: counts.get(status, 0) for status in WebhookDelivery.Status.values}

@@ -7,7 +7,7 @@ from django_scopes import scope, scopes_disabled
 from cohort.models import Programme
 from cohort.tasking import ProgrammeTask
 
-from . import services
+from . import services, webhooks
 
 
 @shared_task(base=ProgrammeTask, bind=True, time_limit=120, soft_time_limit=100)
@@ -28,6 +28,29 @@ def outbox_sweep() -> int:
     for message_id, programme_id in due:
         with scope(programme=programmes[programme_id]):
             if services.outbox_send(message_id=message_id) == "sent":
+                sent += 1
+    return sent
+
+
+@shared_task(base=ProgrammeTask, bind=True, time_limit=60, soft_time_limit=50)
+def webhook_deliver_task(self, *, delivery_id: int, programme_id: int) -> str:
+    """POST one partner webhook. A second run finds it claimed, sent or not yet due."""
+    return webhooks.webhook_deliver(delivery_id=delivery_id)
+
+
+@shared_task(time_limit=300, soft_time_limit=280, acks_late=True)
+def webhook_sweep() -> int:
+    """Every minute: send the partner webhooks that are due (the broker was down, a retry's
+    pause is over, or a worker died holding a claim). Each is claimed before it is sent."""
+    with scopes_disabled():
+        # Each POST may take the whole timeout: a batch that fits in the time limit, the next
+        # sweep takes the rest.
+        due = webhooks.webhook_due_ids(limit=40)
+        programmes = {p.pk: p for p in Programme.objects.filter(pk__in={p for _, p in due})}
+    sent = 0
+    for delivery_id, programme_id in due:
+        with scope(programme=programmes[programme_id]):
+            if webhooks.webhook_deliver(delivery_id=delivery_id) == "sent":
                 sent += 1
     return sent
 

@@ -15,6 +15,12 @@ urlpatterns = [
         views.delivery_retry_view,
         name="delivery_retry",
     ),
+    path("notifications/webhooks/", views.webhook_deliveries_view, name="webhook_deliveries"),
+    path(
+        "notifications/webhooks/<uuid:delivery_uuid>/send/",
+        views.webhook_send_again_view,
+        name="webhook_send_again",
+    ),
     path("notifications/<uuid:notification_uuid>/", views.notification_open_view, name="open"),
     path(
         "notifications/<uuid:notification_uuid>/read/",

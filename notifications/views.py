@@ -15,7 +15,7 @@ from django_scopes import scope, scopes_disabled
 from cohort.models import Programme, Role
 from cohort.views import PAGE_SIZE, ensure_errors_shown, role_required
 
-from . import selectors, services
+from . import selectors, services, webhooks
 from .forms import AnnouncementForm, PreferencesForm
 from .models import (
     CONFIGURABLE_KINDS,
@@ -25,6 +25,7 @@ from .models import (
     Kind,
     Notification,
     OutboxMessage,
+    WebhookDelivery,
 )
 
 
@@ -218,6 +219,49 @@ def delivery_retry_view(request, programme_slug, message_uuid):
     else:
         messages.success(request, f"The email to {message.to_email} will be sent again.")
     return redirect("notifications:deliveries", programme_slug=request.programme.slug)
+
+
+@role_required(Role.STAFF)
+def webhook_deliveries_view(request, programme_slug):
+    """What the programme told its partners' webhook endpoints, and what became of it."""
+    programme = request.programme
+    status = request.GET.get("status", "")
+    if status not in WebhookDelivery.Status.values:
+        status = ""
+    counts = selectors.webhook_counts(programme=programme)
+    page = Paginator(
+        selectors.webhook_deliveries(programme=programme, status=status), PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    return TemplateResponse(
+        request,
+        "notifications/webhook_deliveries.html",
+        {
+            "page": page,
+            "status": status,
+            "statuses": WebhookDelivery.Status.choices,
+            "counts": [(label, counts[value]) for value, label in WebhookDelivery.Status.choices],
+            "status_label": WebhookDelivery.Status(status).label if status else "",
+            "querystring": f"status={status}" if status else "",
+            "max_attempts": webhooks.MAX_ATTEMPTS,
+        },
+    )
+
+
+@require_POST
+@role_required(Role.STAFF)
+def webhook_send_again_view(request, programme_slug, delivery_uuid):
+    delivery = get_object_or_404(
+        WebhookDelivery.objects.select_related("endpoint"),
+        programme=request.programme,
+        uuid=delivery_uuid,
+    )
+    try:
+        webhooks.webhook_send_again(delivery=delivery, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"The {delivery.event} event will be sent again now.")
+    return redirect("notifications:webhook_deliveries", programme_slug=request.programme.slug)
 
 
 def unsubscribe_view(request, token):

@@ -281,3 +281,33 @@ class PartnerKeyFactory(factory.django.DjangoModelFactory):
     hashed_key = "sha512$$0"
     scopes = factory.LazyFunction(lambda: ["metrics:read"])
     expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=30))
+
+
+class WebhookEndpointFactory(factory.django.DjangoModelFactory):
+    """A partner's webhook endpoint, registered with its key (an address that never resolves,
+    so nothing leaves the machine)."""
+
+    class Meta:
+        model = "notifications.WebhookEndpoint"
+
+    programme = factory.SubFactory(ProgrammeFactory)
+    key = factory.SubFactory(PartnerKeyFactory, programme=factory.SelfAttribute("..programme"))
+    organisation = factory.SelfAttribute("key.organisation")
+    url = "https://partner.invalid/hook"
+    events = factory.LazyFunction(lambda: ["metrics.published"])
+
+
+class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
+    """A delivery to a partner endpoint that was given up after every try."""
+
+    class Meta:
+        model = "notifications.WebhookDelivery"
+
+    programme = factory.SubFactory(ProgrammeFactory)
+    endpoint = factory.SubFactory(
+        WebhookEndpointFactory, programme=factory.SelfAttribute("..programme")
+    )
+    event = "metrics.published"
+    payload = factory.LazyFunction(dict)
+    status = "given_up"
+    attempts = 8

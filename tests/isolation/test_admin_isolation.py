@@ -65,6 +65,8 @@ from ..factories import (
     ResourceFactory,
     ReviewCriterionFactory,
     VentureFactory,
+    WebhookDeliveryFactory,
+    WebhookEndpointFactory,
 )
 from .conftest import A_NON_STAFF
 from .meetings import meeting_year
@@ -252,6 +254,12 @@ SAMPLES: dict[str, Callable[[Programme, object], models.Model]] = {
     "notifications.Announcement": lambda programme, staff: AnnouncementFactory(
         programme=programme, author=staff
     ),
+    "notifications.WebhookEndpoint": lambda programme, staff: WebhookEndpointFactory(
+        programme=programme
+    ),
+    "notifications.WebhookDelivery": lambda programme, staff: WebhookDeliveryFactory(
+        programme=programme
+    ),
     "notifications.AnnouncementReceipt": lambda programme, staff: (
         AnnouncementReceipt.objects.create(
             programme=programme,
@@ -396,6 +404,8 @@ EDITS: dict[str, tuple[str, str]] = {
     "notifications.Preference": ("delivery", "in_app"),
     "notifications.Announcement": ("title", "Taken over"),
     "notifications.AnnouncementReceipt": ("read_at", "2026-01-01 00:00:00"),
+    "notifications.WebhookEndpoint": ("url", "https://taken.example/over"),
+    "notifications.WebhookDelivery": ("last_error", "Taken over"),
     # events: events and registrations
     "events.Event": ("title", "Taken over"),
     "events.Registration": ("status", "cancelled"),

@@ -41,6 +41,7 @@ from ..factories import (
     RecruitmentCallFactory,
     ResourceFactory,
     ReviewCriterionFactory,
+    WebhookDeliveryFactory,
 )
 from .conftest import A_NON_STAFF, B_MEMBERS
 from .meetings import MeetingYear, meeting_year, mentorship_of
@@ -400,6 +401,10 @@ SAMPLES: dict[str, Sample] = {
     ),
     "message_uuid": Sample(
         make=lambda programme: OutboxMessageFactory(programme=programme, status="failed").uuid,
+        missing=uuid.uuid4,
+    ),
+    "delivery_uuid": Sample(
+        make=lambda programme: WebhookDeliveryFactory(programme=programme).uuid,
         missing=uuid.uuid4,
     ),
     # The year's meeting records: the staff member's own (see _staff_year and YEAR_PICKS).
@@ -766,6 +771,8 @@ ROUTE_ACCESS: dict[str, str] = {
     "notifications:preferences": MEMBERS,
     "notifications:deliveries": STAFF,
     "notifications:delivery_retry": STAFF,
+    "notifications:webhook_deliveries": STAFF,
+    "notifications:webhook_send_again": STAFF,
     "notifications:open": OWN,
     "notifications:read": OWN,
     "notifications:announcements": STAFF,
@@ -918,6 +925,12 @@ NON_PROGRAMME_ROUTES: dict[str, str] = {
     "mfa_view_recovery_codes": "allauth MFA",
     "mfa_generate_recovery_codes": "allauth MFA",
     "mfa_download_recovery_codes": "allauth MFA",
+    # The partner API: the API key names the tenant (cohort.partner_api), not the path.
+    "api:webhook-list": "partner API: a key's own organisation's webhook endpoints in the "
+    "key's programme only; any other endpoint answers 404 (tests/notifications/test_webhooks.py)",
+    "api:webhook-detail": "partner API: as api:webhook-list, one endpoint; DELETE disables it",
+    "api:webhook-deliveries": "partner API: the deliveries of one of the key's organisation's "
+    "endpoints",
     "calendar_feed": "a person's calendar feed for their calendar app: the secret token (32 "
     "random bytes) is the credential; it shows only that person's events and meetings in the "
     "feed's own programme, read inside that programme's scope, and writes nothing but the "
