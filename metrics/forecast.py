@@ -921,36 +921,85 @@ class _Resolved:
     probability: float
 
 
+class _Workspace:
+    """Arrays reused from one chunk to the next. Fresh arrays for every chunk (a few MiB each)
+    came from the system zeroed and were faulted in page by page, which cost more than some of
+    the arithmetic done in them."""
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, n: int, rows: int | None = None, dtype: Any = float) -> np.ndarray:
+        """Uninitialised: n elements, or rows x n (a view of the first n columns)."""
+        array = self._arrays.get(name)
+        if array is None or array.shape[-1] < n or array.dtype != dtype:
+            # A little headroom, so that a slightly bigger next chunk does not reallocate.
+            size = n + n // 8
+            array = np.empty((size,) if rows is None else (rows, size), dtype)
+            self._arrays[name] = array
+        return array[:n] if rows is None else array[:, :n]
+
+
 def _triangular(u: np.ndarray, estimate: Triangular | None) -> np.ndarray:
     """Inverse CDF of the triangular distribution at the uniforms ``u``:
     x = low + √(u·(high - low)(likely - low)) when u < (likely - low)/(high - low),
     else high - √((1 - u)·(high - low)(high - likely)). A fixed value (low = high) is exactly
     that value; a missing benefit is exactly 0."""
+    out = np.empty(u.shape)
+    _triangular_into(out, u, estimate, np.empty(u.shape, bool), np.empty(u.shape))
+    return out
+
+
+def _triangular_into(
+    out: np.ndarray,
+    u: np.ndarray,
+    estimate: Triangular | None,
+    lower: np.ndarray,
+    root: np.ndarray,
+) -> None:
+    """:func:`_triangular` written into ``out``, with ``lower`` (bool) and ``root`` as scratch
+    of u's size: the same operations on the same numbers, without temporaries."""
     if estimate is None or estimate.is_fixed:
-        return np.full(u.shape, 0.0 if estimate is None else estimate.low)
+        out.fill(0.0 if estimate is None else estimate.low)
+        return
     low, likely, high = estimate.low, estimate.likely, estimate.high
     span = high - low
-    lower = u < (likely - low) / span
-    root = np.sqrt(
-        np.where(lower, u * (span * (likely - low)), (1.0 - u) * (span * (high - likely)))
-    )
-    return np.where(lower, low + root, high - root)
+    np.less(u, (likely - low) / span, out=lower)
+    np.multiply(u, span * (likely - low), out=out)
+    np.subtract(1.0, u, out=root)
+    root *= span * (high - likely)
+    np.copyto(root, out, where=lower)
+    np.sqrt(root, out=root)
+    np.subtract(high, root, out=out)
+    root += low
+    np.copyto(out, root, where=lower)
 
 
-def _rank_by(u: np.ndarray, draws: np.ndarray, draw_bits: int) -> np.ndarray:
+def _rank_by(
+    u: np.ndarray, draws: np.ndarray, draw_bits: int, out: np.ndarray | None = None
+) -> np.ndarray:
     """``draws`` ordered by ``u`` (uniforms in [0, 1)). Sorts one uint64 per draw, the top bits
     of u above the draw's number, which is quicker than an argsort; u equal in their top
-    64 - draw_bits bits (about one chance in 10^8 a run) are ordered by draw number."""
+    64 - draw_bits bits (about one chance in 10^8 a run) are ordered by draw number. Written
+    into ``out`` (intp) when given."""
     keys = (u * float(1 << (64 - draw_bits))).astype(np.uint64)
     keys <<= np.uint64(draw_bits)
     keys |= draws.astype(np.uint64)
     keys.sort()
-    keys &= np.uint64((1 << draw_bits) - 1)
-    return keys.astype(np.intp)
+    if out is None:
+        out = np.empty(keys.size, np.intp)
+    np.bitwise_and(keys, np.uint64((1 << draw_bits) - 1), out=out.view(np.uint64))
+    return out
 
 
-def _simulate_chunk(block: Sequence[_Resolved], settings: ForecastSettings, seed: int) -> _Chunk:
-    """Simulates a chunk of ventures; see _Chunk for the layout of the result.
+def _simulate_chunk(
+    block: Sequence[_Resolved],
+    settings: ForecastSettings,
+    seed: int,
+    work: _Workspace | None = None,
+) -> _Chunk:
+    """Simulates a chunk of ventures; see _Chunk for the layout of the result. Its arrays live
+    in ``work`` (when given), so they are only good until the next chunk.
 
     Per venture, its adoption stream first gives one uniform u_i per draw (success when
     u_i < P), then one (delay, sites, patients per site) triple per success, and its benefit
@@ -959,16 +1008,20 @@ def _simulate_chunk(block: Sequence[_Resolved], settings: ForecastSettings, seed
     succeeded keep exactly their inputs (common random numbers), and no uniform is drawn for a
     failed draw (most draws, at the early stages).
     """
+    work = work or _Workspace()
     n_draws, horizon = settings.draws, settings.horizon_years
     capacity = len(block) * n_draws  # every draw a success, at worst
     counts = np.zeros(len(block), dtype=np.intp)
-    draw = np.empty(capacity, dtype=np.intp)
-    delay, sites, per_site = np.empty(capacity), np.empty(capacity), np.empty(capacity)
+    draw = work.get("draw", capacity, dtype=np.intp)
+    delay, sites = work.get("delay", capacity), work.get("sites", capacity)
+    per_site = work.get("per_site", capacity)
     with_qalys = any(r.venture.qalys_per_patient is not None for r in block)
     with_savings = any(r.venture.savings_per_patient is not None for r in block)
-    qalys_each = np.zeros(capacity) if with_qalys else None
-    savings_each = np.zeros(capacity) if with_savings else None
-    u = np.empty(n_draws)
+    qalys_each = work.get("qalys_each", capacity) if with_qalys else None
+    savings_each = work.get("savings_each", capacity) if with_savings else None
+    u = work.get("u", n_draws)
+    triples, pairs = work.get("triples", 3 * n_draws), work.get("pairs", 2 * n_draws)
+    lower, root = work.get("lower", n_draws, dtype=bool), work.get("root", n_draws)
     draw_bits = max(1, (n_draws - 1).bit_length())
     n = 0
     # The loop over ventures works on one venture's draws at a time, which stay in the CPU's
@@ -982,50 +1035,75 @@ def _simulate_chunk(block: Sequence[_Resolved], settings: ForecastSettings, seed
             continue
         counts[j] = m
         v, part = r.venture, slice(n, n + m)
-        draw[part] = _rank_by(u[hits], hits, draw_bits)
-        triples = rng.random((m, 3))
-        delay[part] = _triangular(triples[:, 0], v.launch_delay)
-        sites[part] = _triangular(triples[:, 1], v.market_potential)
-        per_site[part] = _triangular(triples[:, 2], v.patients_per_site)
+        _rank_by(u[hits], hits, draw_bits, out=draw[part])
+        drawn = triples[: 3 * m].reshape(m, 3)
+        rng.random(out=drawn)
+        scratch = lower[:m], root[:m]
+        _triangular_into(delay[part], drawn[:, 0], v.launch_delay, *scratch)
+        _triangular_into(sites[part], drawn[:, 1], v.market_potential, *scratch)
+        _triangular_into(per_site[part], drawn[:, 2], v.patients_per_site, *scratch)
         if v.qalys_per_patient is not None or v.savings_per_patient is not None:
             rng = Generator(PCG64(SeedSequence(seed, spawn_key=(r.stream, 1))))
-            pairs = rng.random((m, 2))
+            drawn = pairs[: 2 * m].reshape(m, 2)
+            rng.random(out=drawn)
             if qalys_each is not None:
-                qalys_each[part] = _triangular(pairs[:, 0], v.qalys_per_patient)
+                _triangular_into(qalys_each[part], drawn[:, 0], v.qalys_per_patient, *scratch)
             if savings_each is not None:
-                savings_each[part] = _triangular(pairs[:, 1], v.savings_per_patient)
+                _triangular_into(savings_each[part], drawn[:, 1], v.savings_per_patient, *scratch)
+        else:
+            for each in (qalys_each, savings_each):
+                if each is not None:
+                    each[part] = 0.0
         n += m
 
     draw, delay, sites, per_site = draw[:n], delay[:n], sites[:n], per_site[:n]
-    qalys_each = None if qalys_each is None else qalys_each[:n]
-    savings_each = None if savings_each is None else savings_each[:n]
-    patients = _bass_patients(delay, sites * per_site, settings.bass_p, settings.bass_q, horizon)
-    qalys = None if qalys_each is None else patients * qalys_each
-    savings = None if savings_each is None else patients * savings_each
+    scale = np.multiply(sites, per_site, out=sites)
+    patients = _bass_patients(
+        delay, scale, settings.bass_p, settings.bass_q, horizon, work, consume=True
+    )
+    qalys = savings = None
+    if qalys_each is not None:
+        qalys = np.multiply(patients, qalys_each[:n], out=work.get("qalys", n, horizon))
+    if savings_each is not None:
+        savings = np.multiply(patients, savings_each[:n], out=work.get("savings", n, horizon))
     return _Chunk(counts, draw, patients, qalys, savings)
 
 
 def _bass_patients(
-    delay: np.ndarray, scale: np.ndarray, p: float, q: float, horizon: int
+    delay: np.ndarray,
+    scale: np.ndarray,
+    p: float,
+    q: float,
+    horizon: int,
+    work: _Workspace | None = None,
+    consume: bool = False,
 ) -> np.ndarray:
     """Patients in years 1..horizon, shaped (horizon, draws): scale·(G(k - d) - G(k - 1 - d)),
-    G the closed-form integral of F (see bass_integral).
+    G the closed-form integral of F (see bass_integral). With ``consume``, ``delay`` and
+    ``scale`` are overwritten (used as scratch); the result lives in ``work`` when given.
 
     Computed as (scale/q)·(H(k - d) - H(k - 1 - d)) with H(x) = q·x + ln(1 + b·e^-(p+q)x) for
     x ≥ 0 (= q·G(x) + ln(1 + b)); b·e^-(p+q)(k-d) is b·e^-(p+q)(1-d) times e^-(p+q)(k-1), one
     exp per draw rather than one per draw and year, and capped at b where k ≤ d, so that
     H(k - d) there is exactly H(0), by the very same operations, and the year exactly 0."""
+    work = work or _Workspace()
+    if not consume:
+        delay, scale = delay.copy(), scale.copy()
     a, b = p + q, q / p
     step = math.exp(-a)
     n = delay.size
-    be = np.exp(-a * (1.0 - delay))
+    be = work.get("bass_be", n)
+    np.subtract(1.0, delay, out=be)
+    be *= -a
+    np.exp(be, out=be)
     be *= b
-    per_unit = scale / q
-    qd = q * delay
-    patients = np.empty((horizon, n))
-    previous, h = np.empty(n), np.empty(n)
-    np.log(np.full(n, 1.0 + b), out=previous)  # H(0)
-    tmp = np.empty(n)
+    per_unit = np.divide(scale, q, out=scale)
+    qd = np.multiply(delay, q, out=delay)
+    patients = work.get("patients", n, horizon)
+    previous, h = work.get("bass_previous", n), work.get("bass_h", n)
+    previous.fill(1.0 + b)
+    np.log(previous, out=previous)  # H(0)
+    tmp = work.get("bass_tmp", n)
     for k in range(1, horizon + 1):
         np.subtract(q * k, qd, out=h)
         np.maximum(h, 0.0, out=h)
@@ -1181,9 +1259,10 @@ def forecast_portfolio(
     costs = discount_factors(settings.cost_discount_rate, horizon)[:, None]
 
     size = _chunk_size(settings, chunk_ventures)
+    work = _Workspace()
     for start in range(0, len(resolved), size):
         block = resolved[start : start + size]
-        chunk = _simulate_chunk(block, settings, seed)
+        chunk = _simulate_chunk(block, settings, seed, work)
         for total, values in (
             (total_patients, chunk.patients),
             (total_qalys, chunk.qalys),
