@@ -965,39 +965,56 @@ def _triangular(u: np.ndarray, estimate: Triangular | None) -> np.ndarray:
     x = low + √(u·(high - low)(likely - low)) when u < (likely - low)/(high - low),
     else high - √((1 - u)·(high - low)(high - likely)). A fixed value (low = high) is exactly
     that value; a missing benefit is exactly 0."""
-    u = np.asarray(u, dtype=float)
-    out = np.empty((1, u.size))
-    _triangular_rows(out, u.reshape(1, -1), _triangular_parameters([estimate]))
-    return out.reshape(u.shape)
+    u = np.ascontiguousarray(u, dtype=float).reshape(1, -1)
+    out = np.empty(u.shape)
+    lower, mask = np.empty(u.size, bool), np.empty(u.size, np.uint64)
+    scratch = (lower, mask, np.empty(u.size), np.empty(u.size))
+    _triangular_rows(out, u, _triangular_parameters([estimate]), *scratch)
+    return out.reshape(-1)
 
 
 def _triangular_rows(
-    out: np.ndarray, u: np.ndarray, parameters: np.ndarray, work: _Workspace | None = None
+    out: np.ndarray,
+    u: np.ndarray,
+    parameters: np.ndarray,
+    lower: np.ndarray,
+    mask: np.ndarray,
+    below: np.ndarray,
+    root: np.ndarray,
 ) -> None:
-    """:func:`_triangular` of several estimates at once, each row of ``u`` (k, m) with the
-    estimate of the same row of ``parameters`` (from :func:`_triangular_parameters`), written
-    into ``out``: the same operations on the same numbers, a handful of calls per venture for
-    all its inputs rather than a handful per input."""
-    work = work or _Workspace()
+    """:func:`_triangular` of several estimates at once, each row of ``u`` (k, m, contiguous)
+    with the estimate of the same row of ``parameters`` (from :func:`_triangular_parameters`),
+    written into ``out``: the same operations on the same numbers, a few calls per venture for
+    all its inputs and benefits rather than a few per input.
+
+    ``lower`` (bool), ``mask`` (uint64), ``below`` and ``root`` are flat scratch of at least
+    k·m elements, preallocated: arrays made fresh (by np.where, say) cost a page fault per
+    4 KiB once past glibc's mmap threshold. The two branches are chosen element by element
+    with bit masks (b ^ ((a ^ b) & mask) is a where mask is all ones, b where it is zero): an
+    exact choice of the very same doubles, without the mispredicted branch per element that
+    made np.where and np.putmask the slowest steps here."""
     k, m = u.shape
     threshold, lower_product, upper_product, low, high = parameters
-    # Contiguous scratch: u comes in columns of the (m, k) draws, and arrays made fresh by
-    # np.where cost a page fault per 4 KiB once they pass glibc's mmap threshold.
-    contiguous = work.get("tri_u", k * m).reshape(k, m)
-    lower = work.get("tri_lower", k * m, dtype=bool).reshape(k, m)
-    below = work.get("tri_below", k * m).reshape(k, m)
-    root = work.get("tri_root", k * m).reshape(k, m)
-    np.copyto(contiguous, u)
-    u = contiguous
+    lower = lower[: k * m].reshape(k, m)
+    mask = mask[: k * m].reshape(k, m)
+    below = below[: k * m].reshape(k, m)
+    root = root[: k * m].reshape(k, m)
     np.less(u, threshold, out=lower)
+    np.copyto(mask, lower)
+    np.negative(mask, out=mask)  # all ones on the lower branch
     np.multiply(u, lower_product, out=below)
     np.subtract(1.0, u, out=root)
     root *= upper_product
-    np.putmask(root, lower, below)  # root = where(lower, below, root), in place
+    root_bits, below_bits = root.view(np.uint64), below.view(np.uint64)
+    np.bitwise_xor(below_bits, root_bits, out=below_bits)
+    below_bits &= mask
+    root_bits ^= below_bits  # root = where(lower, u·lower_product, (1 - u)·upper_product)
     np.sqrt(root, out=root)
     np.subtract(high, root, out=below)
     root += low
-    np.putmask(below, lower, root)
+    np.bitwise_xor(root_bits, below_bits, out=root_bits)
+    root_bits &= mask
+    below_bits ^= root_bits  # below = where(lower, low + root, high - root)
     out[...] = below
 
 
@@ -1010,7 +1027,7 @@ def _rank_by(
     into ``out`` (intp) when given."""
     keys = (u * float(1 << (64 - draw_bits))).astype(np.uint64)
     keys <<= np.uint64(draw_bits)
-    keys |= draws.astype(np.uint64)
+    keys |= draws.view(np.uint64) if draws.dtype == np.intp else draws.astype(np.uint64)
     keys.sort()
     if out is None:
         out = np.empty(keys.size, np.intp)
@@ -1039,12 +1056,11 @@ def _simulate_chunk(
     capacity = len(block) * n_draws  # every draw a success, at worst
     counts = np.zeros(len(block), dtype=np.intp)
     draw = work.get("draw", capacity, dtype=np.intp)
-    # Rows: launch delay, sites, patients per site; then QALYs and £ per patient.
-    inputs = work.get("inputs", capacity, rows=3)
+    # Rows: launch delay, sites, patients per site, QALYs and £ per patient (0 when not given).
+    values = work.get("values", capacity, rows=5)
     with_qalys = any(r.venture.qalys_per_patient is not None for r in block)
     with_savings = any(r.venture.savings_per_patient is not None for r in block)
-    benefits = work.get("benefits", capacity, rows=2) if with_qalys or with_savings else None
-    input_estimates = _triangular_parameters(
+    estimates = _triangular_parameters(
         [
             e
             for r in block
@@ -1052,14 +1068,20 @@ def _simulate_chunk(
                 r.venture.launch_delay,
                 r.venture.market_potential,
                 r.venture.patients_per_site,
+                r.venture.qalys_per_patient,
+                r.venture.savings_per_patient,
             )
         ]
-    ).reshape(5, len(block), 3, 1)
-    benefit_estimates = _triangular_parameters(
-        [e for r in block for e in (r.venture.qalys_per_patient, r.venture.savings_per_patient)]
-    ).reshape(5, len(block), 2, 1)
+    ).reshape(5, len(block), 5, 1)
     u = work.get("u", n_draws)
     triples, pairs = work.get("triples", 3 * n_draws), work.get("pairs", 2 * n_draws)
+    uniforms = work.get("uniforms", 5 * n_draws)
+    scratch = (
+        work.get("lower", 5 * n_draws, dtype=bool),
+        work.get("mask", 5 * n_draws, dtype=np.uint64),
+        work.get("below", 5 * n_draws),
+        work.get("root", 5 * n_draws),
+    )
     draw_bits = max(1, (n_draws - 1).bit_length())
     n = 0
     # The loop over ventures works on one venture's draws at a time, which stay in the CPU's
@@ -1074,30 +1096,32 @@ def _simulate_chunk(
         counts[j] = m
         v, part = r.venture, slice(n, n + m)
         _rank_by(u[hits], hits, draw_bits, out=draw[part])
+        benefit = v.qalys_per_patient is not None or v.savings_per_patient is not None
+        k = 5 if benefit else 3
+        rows = uniforms[: k * m].reshape(k, m)
         drawn = triples[: 3 * m].reshape(m, 3)
         rng.random(out=drawn)
-        _triangular_rows(inputs[:, part], drawn.T, input_estimates[:, j], work)
-        if benefits is None:
-            pass  # no venture of the chunk gives a benefit
-        elif v.qalys_per_patient is not None or v.savings_per_patient is not None:
+        rows[:3] = drawn.T
+        if benefit:
             rng = Generator(PCG64(SeedSequence(seed, spawn_key=(r.stream, 1))))
             drawn = pairs[: 2 * m].reshape(m, 2)
             rng.random(out=drawn)
-            _triangular_rows(benefits[:, part], drawn.T, benefit_estimates[:, j], work)
-        else:
-            benefits[:, part] = 0.0
+            rows[3:] = drawn.T
+        elif with_qalys or with_savings:
+            values[3:, part] = 0.0
+        _triangular_rows(values[:k, part], rows, estimates[:, j, :k], *scratch)
         n += m
 
     draw = draw[:n]
-    delay, scale = inputs[0, :n], np.multiply(inputs[1, :n], inputs[2, :n], out=inputs[1, :n])
+    delay, scale = values[0, :n], np.multiply(values[1, :n], values[2, :n], out=values[1, :n])
     patients = _bass_patients(
         delay, scale, settings.bass_p, settings.bass_q, horizon, work, consume=True
     )
     qalys = savings = None
-    if benefits is not None and with_qalys:
-        qalys = np.multiply(patients, benefits[0, :n], out=work.get("qalys", n, horizon))
-    if benefits is not None and with_savings:
-        savings = np.multiply(patients, benefits[1, :n], out=work.get("savings", n, horizon))
+    if with_qalys:
+        qalys = np.multiply(patients, values[3, :n], out=work.get("qalys", n, horizon))
+    if with_savings:
+        savings = np.multiply(patients, values[4, :n], out=work.get("savings", n, horizon))
     return _Chunk(counts, draw, patients, qalys, savings)
 
 
@@ -1147,7 +1171,8 @@ def _bass_patients(
         np.subtract(h, previous, out=patients[k - 1])
         patients[k - 1] *= per_unit
         previous, h = h, previous
-        be *= step
+        if k < horizon:
+            be *= step
     return patients
 
 
