@@ -939,6 +939,13 @@ class _Workspace:
             self._arrays[name] = array
         return array[:n] if rows is None else array[:, :n]
 
+    def full(self, name: str, n: int, value: float) -> np.ndarray:
+        """n elements equal to ``value``, filled again only when the array is reallocated."""
+        array = self._arrays.get(name)
+        if array is None or array.size < n:
+            array = self._arrays[name] = np.full(n + n // 8, value)
+        return array[:n]
+
 
 def _triangular_parameters(estimates: Sequence[Triangular | None]) -> np.ndarray:
     """For :func:`_triangular_rows`: shaped (5, len(estimates), 1), per estimate the
@@ -1160,10 +1167,13 @@ def _bass_patients(
     previous.fill(1.0 + b)
     np.log(previous, out=previous)  # H(0)
     tmp = work.get("bass_tmp", n)
+    # np.maximum and np.minimum against arrays of the constant: the same results, but NumPy's
+    # loop for an array against a scalar is more than twice as slow.
+    zeros, caps = work.full("bass_zeros", n, 0.0), work.full(f"bass_b={b!r}", n, b)
     for k in range(1, horizon + 1):
         np.subtract(q * k, qd, out=h)
-        np.maximum(h, 0.0, out=h)
-        np.minimum(be, b, out=tmp)
+        np.maximum(h, zeros, out=h)
+        np.minimum(be, caps, out=tmp)
         tmp += 1.0
         np.log(tmp, out=tmp)
         h += tmp
