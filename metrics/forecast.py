@@ -974,8 +974,7 @@ def _triangular(u: np.ndarray, estimate: Triangular | None) -> np.ndarray:
     that value; a missing benefit is exactly 0."""
     u = np.ascontiguousarray(u, dtype=float).reshape(1, -1)
     out = np.empty(u.shape)
-    lower, mask = np.empty(u.size, bool), np.empty(u.size, np.uint64)
-    scratch = (lower, mask, np.empty(u.size), np.empty(u.size))
+    scratch = (np.empty(u.size, np.int64), np.empty(u.size), np.empty(u.size))
     _triangular_rows(out, u, _triangular_parameters([estimate]), *scratch)
     return out.reshape(-1)
 
@@ -984,7 +983,6 @@ def _triangular_rows(
     out: np.ndarray,
     u: np.ndarray,
     parameters: np.ndarray,
-    lower: np.ndarray,
     mask: np.ndarray,
     below: np.ndarray,
     root: np.ndarray,
@@ -994,25 +992,25 @@ def _triangular_rows(
     written into ``out``: the same operations on the same numbers, a few calls per venture for
     all its inputs and benefits rather than a few per input.
 
-    ``lower`` (bool), ``mask`` (uint64), ``below`` and ``root`` are flat scratch of at least
-    k·m elements, preallocated: arrays made fresh (by np.where, say) cost a page fault per
-    4 KiB once past glibc's mmap threshold. The two branches are chosen element by element
-    with bit masks (b ^ ((a ^ b) & mask) is a where mask is all ones, b where it is zero): an
+    ``mask`` (int64), ``below`` and ``root`` are flat scratch of at least k·m elements,
+    preallocated: arrays made fresh (by np.where, say) cost a page fault per 4 KiB once past
+    glibc's mmap threshold. The lower branch is where u - threshold is negative (exactly when
+    u < threshold: a difference of doubles is never rounded to zero), its sign bit spread over
+    the word by an arithmetic shift; the branches are then chosen element by element with bit
+    operations (b ^ ((a ^ b) & mask) is a where the mask is all ones, b where it is zero): an
     exact choice of the very same doubles, without the mispredicted branch per element that
     made np.where and np.putmask the slowest steps here."""
     k, m = u.shape
     threshold, lower_product, upper_product, low, high = parameters
-    lower = lower[: k * m].reshape(k, m)
     mask = mask[: k * m].reshape(k, m)
     below = below[: k * m].reshape(k, m)
     root = root[: k * m].reshape(k, m)
-    np.less(u, threshold, out=lower)
-    np.copyto(mask, lower)
-    np.negative(mask, out=mask)  # all ones on the lower branch
+    np.subtract(u, threshold, out=mask.view(np.float64))
+    np.right_shift(mask, 63, out=mask)  # all ones on the lower branch, else zero
     np.multiply(u, lower_product, out=below)
     np.subtract(1.0, u, out=root)
     root *= upper_product
-    root_bits, below_bits = root.view(np.uint64), below.view(np.uint64)
+    root_bits, below_bits = root.view(np.int64), below.view(np.int64)
     np.bitwise_xor(below_bits, root_bits, out=below_bits)
     below_bits &= mask
     root_bits ^= below_bits  # root = where(lower, u·lower_product, (1 - u)·upper_product)
@@ -1021,8 +1019,8 @@ def _triangular_rows(
     root += low
     np.bitwise_xor(root_bits, below_bits, out=root_bits)
     root_bits &= mask
-    below_bits ^= root_bits  # below = where(lower, low + root, high - root)
-    out[...] = below
+    # out = where(lower, low + root, high - root)
+    np.bitwise_xor(below_bits, root_bits, out=out.view(np.int64))
 
 
 def _rank_by(
@@ -1084,8 +1082,7 @@ def _simulate_chunk(
     triples, pairs = work.get("triples", 3 * n_draws), work.get("pairs", 2 * n_draws)
     uniforms = work.get("uniforms", 5 * n_draws)
     scratch = (
-        work.get("lower", 5 * n_draws, dtype=bool),
-        work.get("mask", 5 * n_draws, dtype=np.uint64),
+        work.get("mask", 5 * n_draws, dtype=np.int64),
         work.get("below", 5 * n_draws),
         work.get("root", 5 * n_draws),
     )
