@@ -42,11 +42,16 @@ Conventions:
 * Triangular draws use the inverse CDF of the uniform draws, so a fixed value (low = likely =
   high, which ``Generator.triangular`` rejects) is sampled as exactly that constant.
 
-The work goes through the ventures in chunks (bounded memory). Within a chunk, one venture at
-a time (vectorised over its draws, which stay in the CPU's cache) draws its successes and
-inputs; then the Bass arithmetic, the heavy part, is vectorised over the chunk's successful
-draws of all its ventures at once; per-venture percentiles, when asked for, partition or sort
-only a venture's successful draws.
+The work goes through the ventures in chunks (bounded memory), each simulated in halves so that
+its arrays stay in cache. Within a part, one venture at a time (vectorised over its draws)
+draws its successes and inputs, all five triangular estimates through one inverse CDF; then
+the Bass arithmetic, the heavy part, is vectorised over the part's successful draws of all its
+ventures at once; a chunk's draws are summed from zero and then added to the portfolio's
+(grouping the additions by chunk, whatever the parts); per-venture percentiles, when asked
+for, partition or sort only a venture's successful draws. The arrays are reused from part to
+part (fresh multi-MiB arrays cost a page fault per 4 KiB), and the element-by-element choices
+are made with bit masks rather than branches. None of this changes a number: the draws are
+bit-for-bit those of the straightforward version (tests pin a small portfolio's outputs).
 """
 
 from __future__ import annotations
@@ -921,36 +926,133 @@ class _Resolved:
     probability: float
 
 
+class _Workspace:
+    """Arrays reused from one chunk to the next. Fresh arrays for every chunk (a few MiB each)
+    came from the system zeroed and were faulted in page by page, which cost more than some of
+    the arithmetic done in them."""
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, n: int, rows: int | None = None, dtype: Any = float) -> np.ndarray:
+        """Uninitialised: n elements, or rows x n (a view of the first n columns)."""
+        array = self._arrays.get(name)
+        if array is None or array.shape[-1] < n or array.dtype != dtype:
+            # A little headroom, so that a slightly bigger next chunk does not reallocate.
+            size = n + n // 8
+            array = np.empty((size,) if rows is None else (rows, size), dtype)
+            self._arrays[name] = array
+        return array[:n] if rows is None else array[:, :n]
+
+    def full(self, name: str, n: int, value: float) -> np.ndarray:
+        """n elements equal to ``value``, filled again only when the array is reallocated."""
+        array = self._arrays.get(name)
+        if array is None or array.size < n:
+            array = self._arrays[name] = np.full(n + n // 8, value)
+        return array[:n]
+
+
+def _triangular_parameters(estimates: Sequence[Triangular | None]) -> np.ndarray:
+    """For :func:`_triangular_rows`: shaped (5, len(estimates), 1), per estimate the
+    threshold (likely - low)/(high - low), the products (high - low)(likely - low) and
+    (high - low)(high - likely) under the square roots, low and high. A fixed value v (or a
+    missing benefit, v = 0) gets (0, 0, 0, v, v): every u takes the upper branch, and
+    v - √((1 - u)·0) is exactly v."""
+    rows = []
+    for e in estimates:
+        if e is None or e.is_fixed:
+            value = 0.0 if e is None else e.low
+            rows.append((0.0, 0.0, 0.0, value, value))
+        else:
+            low, likely, high = e.low, e.likely, e.high
+            span = high - low
+            rows.append(
+                ((likely - low) / span, span * (likely - low), span * (high - likely), low, high)
+            )
+    return np.array(rows, dtype=float).T[:, :, None].copy()
+
+
 def _triangular(u: np.ndarray, estimate: Triangular | None) -> np.ndarray:
     """Inverse CDF of the triangular distribution at the uniforms ``u``:
     x = low + √(u·(high - low)(likely - low)) when u < (likely - low)/(high - low),
     else high - √((1 - u)·(high - low)(high - likely)). A fixed value (low = high) is exactly
     that value; a missing benefit is exactly 0."""
-    if estimate is None or estimate.is_fixed:
-        return np.full(u.shape, 0.0 if estimate is None else estimate.low)
-    low, likely, high = estimate.low, estimate.likely, estimate.high
-    span = high - low
-    lower = u < (likely - low) / span
-    root = np.sqrt(
-        np.where(lower, u * (span * (likely - low)), (1.0 - u) * (span * (high - likely)))
-    )
-    return np.where(lower, low + root, high - root)
+    u = np.ascontiguousarray(u, dtype=float).reshape(1, -1)
+    out = np.empty(u.shape)
+    scratch = (np.empty(u.size, np.int64), np.empty(u.size), np.empty(u.size))
+    _triangular_rows(out, u, _triangular_parameters([estimate]), *scratch)
+    return out.reshape(-1)
 
 
-def _rank_by(u: np.ndarray, draws: np.ndarray, draw_bits: int) -> np.ndarray:
+def _triangular_rows(
+    out: np.ndarray,
+    u: np.ndarray,
+    parameters: np.ndarray,
+    mask: np.ndarray,
+    below: np.ndarray,
+    root: np.ndarray,
+) -> None:
+    """:func:`_triangular` of several estimates at once, each row of ``u`` (k, m, contiguous)
+    with the estimate of the same row of ``parameters`` (from :func:`_triangular_parameters`),
+    written into ``out``: the same operations on the same numbers, a few calls per venture for
+    all its inputs and benefits rather than a few per input.
+
+    ``mask`` (int64), ``below`` and ``root`` are flat scratch of at least k·m elements,
+    preallocated: arrays made fresh (by np.where, say) cost a page fault per 4 KiB once past
+    glibc's mmap threshold. The lower branch is where u - threshold is negative (exactly when
+    u < threshold: a difference of doubles is never rounded to zero), its sign bit spread over
+    the word by an arithmetic shift; the branches are then chosen element by element with bit
+    operations (b ^ ((a ^ b) & mask) is a where the mask is all ones, b where it is zero): an
+    exact choice of the very same doubles, without the mispredicted branch per element that
+    made np.where and np.putmask the slowest steps here."""
+    k, m = u.shape
+    threshold, lower_product, upper_product, low, high = parameters
+    mask = mask[: k * m].reshape(k, m)
+    below = below[: k * m].reshape(k, m)
+    root = root[: k * m].reshape(k, m)
+    np.subtract(u, threshold, out=mask.view(np.float64))
+    np.right_shift(mask, 63, out=mask)  # all ones on the lower branch, else zero
+    np.multiply(u, lower_product, out=below)
+    np.subtract(1.0, u, out=root)
+    root *= upper_product
+    root_bits, below_bits = root.view(np.int64), below.view(np.int64)
+    np.bitwise_xor(below_bits, root_bits, out=below_bits)
+    below_bits &= mask
+    root_bits ^= below_bits  # root = where(lower, u·lower_product, (1 - u)·upper_product)
+    np.sqrt(root, out=root)
+    np.subtract(high, root, out=below)
+    root += low
+    np.bitwise_xor(root_bits, below_bits, out=root_bits)
+    root_bits &= mask
+    # out = where(lower, low + root, high - root)
+    np.bitwise_xor(below_bits, root_bits, out=out.view(np.int64))
+
+
+def _rank_by(
+    u: np.ndarray, draws: np.ndarray, draw_bits: int, out: np.ndarray | None = None
+) -> np.ndarray:
     """``draws`` ordered by ``u`` (uniforms in [0, 1)). Sorts one uint64 per draw, the top bits
     of u above the draw's number, which is quicker than an argsort; u equal in their top
-    64 - draw_bits bits (about one chance in 10^8 a run) are ordered by draw number."""
+    64 - draw_bits bits (about one chance in 10^8 a run) are ordered by draw number. Written
+    into ``out`` (intp) when given."""
     keys = (u * float(1 << (64 - draw_bits))).astype(np.uint64)
     keys <<= np.uint64(draw_bits)
-    keys |= draws.astype(np.uint64)
+    keys |= draws.view(np.uint64) if draws.dtype == np.intp else draws.astype(np.uint64)
     keys.sort()
-    keys &= np.uint64((1 << draw_bits) - 1)
-    return keys.astype(np.intp)
+    if out is None:
+        out = np.empty(keys.size, np.intp)
+    np.bitwise_and(keys, np.uint64((1 << draw_bits) - 1), out=out.view(np.uint64))
+    return out
 
 
-def _simulate_chunk(block: Sequence[_Resolved], settings: ForecastSettings, seed: int) -> _Chunk:
-    """Simulates a chunk of ventures; see _Chunk for the layout of the result.
+def _simulate_chunk(
+    block: Sequence[_Resolved],
+    settings: ForecastSettings,
+    seed: int,
+    work: _Workspace | None = None,
+) -> _Chunk:
+    """Simulates a chunk of ventures; see _Chunk for the layout of the result. Its arrays live
+    in ``work`` (when given), so they are only good until the next chunk.
 
     Per venture, its adoption stream first gives one uniform u_i per draw (success when
     u_i < P), then one (delay, sites, patients per site) triple per success, and its benefit
@@ -959,16 +1061,36 @@ def _simulate_chunk(block: Sequence[_Resolved], settings: ForecastSettings, seed
     succeeded keep exactly their inputs (common random numbers), and no uniform is drawn for a
     failed draw (most draws, at the early stages).
     """
+    work = work or _Workspace()
     n_draws, horizon = settings.draws, settings.horizon_years
     capacity = len(block) * n_draws  # every draw a success, at worst
     counts = np.zeros(len(block), dtype=np.intp)
-    draw = np.empty(capacity, dtype=np.intp)
-    delay, sites, per_site = np.empty(capacity), np.empty(capacity), np.empty(capacity)
+    draw = work.get("draw", capacity, dtype=np.intp)
+    # Rows: launch delay, sites, patients per site, QALYs and £ per patient (0 when not given).
+    values = work.get("values", capacity, rows=5)
     with_qalys = any(r.venture.qalys_per_patient is not None for r in block)
     with_savings = any(r.venture.savings_per_patient is not None for r in block)
-    qalys_each = np.zeros(capacity) if with_qalys else None
-    savings_each = np.zeros(capacity) if with_savings else None
-    u = np.empty(n_draws)
+    estimates = _triangular_parameters(
+        [
+            e
+            for r in block
+            for e in (
+                r.venture.launch_delay,
+                r.venture.market_potential,
+                r.venture.patients_per_site,
+                r.venture.qalys_per_patient,
+                r.venture.savings_per_patient,
+            )
+        ]
+    ).reshape(5, len(block), 5, 1)
+    u = work.get("u", n_draws)
+    triples, pairs = work.get("triples", 3 * n_draws), work.get("pairs", 2 * n_draws)
+    uniforms = work.get("uniforms", 5 * n_draws)
+    scratch = (
+        work.get("mask", 5 * n_draws, dtype=np.int64),
+        work.get("below", 5 * n_draws),
+        work.get("root", 5 * n_draws),
+    )
     draw_bits = max(1, (n_draws - 1).bit_length())
     n = 0
     # The loop over ventures works on one venture's draws at a time, which stay in the CPU's
@@ -976,60 +1098,84 @@ def _simulate_chunk(block: Sequence[_Resolved], settings: ForecastSettings, seed
     for j, r in enumerate(block):
         rng = Generator(PCG64(SeedSequence(seed, spawn_key=(r.stream, 0))))
         rng.random(out=u)
-        hits = np.flatnonzero(u < r.probability)
+        hits = (u < r.probability).nonzero()[0]
         m = hits.size
         if m == 0:
             continue
         counts[j] = m
         v, part = r.venture, slice(n, n + m)
-        draw[part] = _rank_by(u[hits], hits, draw_bits)
-        triples = rng.random((m, 3))
-        delay[part] = _triangular(triples[:, 0], v.launch_delay)
-        sites[part] = _triangular(triples[:, 1], v.market_potential)
-        per_site[part] = _triangular(triples[:, 2], v.patients_per_site)
-        if v.qalys_per_patient is not None or v.savings_per_patient is not None:
+        _rank_by(u[hits], hits, draw_bits, out=draw[part])
+        benefit = v.qalys_per_patient is not None or v.savings_per_patient is not None
+        k = 5 if benefit else 3
+        rows = uniforms[: k * m].reshape(k, m)
+        drawn = triples[: 3 * m].reshape(m, 3)
+        rng.random(out=drawn)
+        rows[:3] = drawn.T
+        if benefit:
             rng = Generator(PCG64(SeedSequence(seed, spawn_key=(r.stream, 1))))
-            pairs = rng.random((m, 2))
-            if qalys_each is not None:
-                qalys_each[part] = _triangular(pairs[:, 0], v.qalys_per_patient)
-            if savings_each is not None:
-                savings_each[part] = _triangular(pairs[:, 1], v.savings_per_patient)
+            drawn = pairs[: 2 * m].reshape(m, 2)
+            rng.random(out=drawn)
+            rows[3:] = drawn.T
+        elif with_qalys or with_savings:
+            values[3:, part] = 0.0
+        _triangular_rows(values[:k, part], rows, estimates[:, j, :k], *scratch)
         n += m
 
-    draw, delay, sites, per_site = draw[:n], delay[:n], sites[:n], per_site[:n]
-    qalys_each = None if qalys_each is None else qalys_each[:n]
-    savings_each = None if savings_each is None else savings_each[:n]
-    patients = _bass_patients(delay, sites * per_site, settings.bass_p, settings.bass_q, horizon)
-    qalys = None if qalys_each is None else patients * qalys_each
-    savings = None if savings_each is None else patients * savings_each
+    draw = draw[:n]
+    delay, scale = values[0, :n], np.multiply(values[1, :n], values[2, :n], out=values[1, :n])
+    patients = _bass_patients(
+        delay, scale, settings.bass_p, settings.bass_q, horizon, work, consume=True
+    )
+    qalys = savings = None
+    if with_qalys:
+        qalys = np.multiply(patients, values[3, :n], out=work.get("qalys", n, horizon))
+    if with_savings:
+        savings = np.multiply(patients, values[4, :n], out=work.get("savings", n, horizon))
     return _Chunk(counts, draw, patients, qalys, savings)
 
 
 def _bass_patients(
-    delay: np.ndarray, scale: np.ndarray, p: float, q: float, horizon: int
+    delay: np.ndarray,
+    scale: np.ndarray,
+    p: float,
+    q: float,
+    horizon: int,
+    work: _Workspace | None = None,
+    consume: bool = False,
 ) -> np.ndarray:
     """Patients in years 1..horizon, shaped (horizon, draws): scale·(G(k - d) - G(k - 1 - d)),
-    G the closed-form integral of F (see bass_integral).
+    G the closed-form integral of F (see bass_integral). With ``consume``, ``delay`` and
+    ``scale`` are overwritten (used as scratch); the result lives in ``work`` when given.
 
     Computed as (scale/q)·(H(k - d) - H(k - 1 - d)) with H(x) = q·x + ln(1 + b·e^-(p+q)x) for
     x ≥ 0 (= q·G(x) + ln(1 + b)); b·e^-(p+q)(k-d) is b·e^-(p+q)(1-d) times e^-(p+q)(k-1), one
     exp per draw rather than one per draw and year, and capped at b where k ≤ d, so that
     H(k - d) there is exactly H(0), by the very same operations, and the year exactly 0."""
+    work = work or _Workspace()
+    if not consume:
+        delay, scale = delay.copy(), scale.copy()
     a, b = p + q, q / p
     step = math.exp(-a)
     n = delay.size
-    be = np.exp(-a * (1.0 - delay))
+    be = work.get("bass_be", n)
+    np.subtract(1.0, delay, out=be)
+    be *= -a
+    np.exp(be, out=be)
     be *= b
-    per_unit = scale / q
-    qd = q * delay
-    patients = np.empty((horizon, n))
-    previous, h = np.empty(n), np.empty(n)
-    np.log(np.full(n, 1.0 + b), out=previous)  # H(0)
-    tmp = np.empty(n)
+    per_unit = np.divide(scale, q, out=scale)
+    qd = np.multiply(delay, q, out=delay)
+    patients = work.get("patients", n, horizon)
+    previous, h = work.get("bass_previous", n), work.get("bass_h", n)
+    previous.fill(1.0 + b)
+    np.log(previous, out=previous)  # H(0)
+    tmp = work.get("bass_tmp", n)
+    # np.maximum and np.minimum against arrays of the constant: the same results, but NumPy's
+    # loop for an array against a scalar is more than twice as slow.
+    zeros, caps = work.full("bass_zeros", n, 0.0), work.full(f"bass_b={b!r}", n, b)
     for k in range(1, horizon + 1):
         np.subtract(q * k, qd, out=h)
-        np.maximum(h, 0.0, out=h)
-        np.minimum(be, b, out=tmp)
+        np.maximum(h, zeros, out=h)
+        np.minimum(be, caps, out=tmp)
         tmp += 1.0
         np.log(tmp, out=tmp)
         h += tmp
@@ -1037,7 +1183,8 @@ def _bass_patients(
         np.subtract(h, previous, out=patients[k - 1])
         patients[k - 1] *= per_unit
         previous, h = h, previous
-        be *= step
+        if k < horizon:
+            be *= step
     return patients
 
 
@@ -1086,8 +1233,19 @@ def _chunk_size(settings: ForecastSettings, requested: int | None) -> int:
     # (every draw succeeds, both benefits): 9 float64 inputs and temporaries and three
     # (years,) results. 32 MiB per chunk keeps the peak far below the 1 GiB budget and the
     # arrays small enough to stay in cache, yet long enough for NumPy to be fast.
-    per_venture = settings.draws * (9 + 8 * (9 + 3 * settings.horizon_years))
-    return max(1, (32 << 20) // per_venture)
+    return max(1, (32 << 20) // _bytes_per_venture(settings))
+
+
+def _simulation_size(settings: ForecastSettings, chunk: int) -> int:
+    """Ventures simulated at once within a chunk: half the chunk's budget (16 MiB), so that the
+    Bass arithmetic's arrays stay in a 2 MiB L2 cache at the usual success rates (a third
+    quicker than 32 MiB at once on the benchmark). The chunk still sets how the draws are
+    grouped when summed (see forecast_portfolio)."""
+    return max(1, min(chunk, (16 << 20) // _bytes_per_venture(settings)))
+
+
+def _bytes_per_venture(settings: ForecastSettings) -> int:
+    return settings.draws * (9 + 8 * (9 + 3 * settings.horizon_years))
 
 
 def _to_full(values: np.ndarray, draw: np.ndarray, n_draws: int) -> np.ndarray:
@@ -1181,25 +1339,43 @@ def forecast_portfolio(
     costs = discount_factors(settings.cost_discount_rate, horizon)[:, None]
 
     size = _chunk_size(settings, chunk_ventures)
+    step = _simulation_size(settings, size)
+    work = _Workspace()
+    # (name of the chunk's array, programme total, the chunk's sum)
+    series = [
+        (name, total, np.empty((horizon, n_draws)))
+        for name, total in (
+            ("patients", total_patients),
+            ("qalys", total_qalys),
+            ("savings", total_savings),
+        )
+        if total is not None
+    ]
     for start in range(0, len(resolved), size):
-        block = resolved[start : start + size]
-        chunk = _simulate_chunk(block, settings, seed)
-        for total, values in (
-            (total_patients, chunk.patients),
-            (total_qalys, chunk.qalys),
-            (total_savings, chunk.savings),
-        ):
-            if total is not None and values is not None:
-                for k in range(horizon):
-                    total[k] += np.bincount(chunk.draw, weights=values[k], minlength=n_draws)
-        if summaries is None:
-            continue
-        ends = np.cumsum(chunk.counts)
-        for j, r in enumerate(block):
-            lo, hi = int(ends[j] - chunk.counts[j]), int(ends[j])
-            summaries[r.key] = _venture_summary(
-                r.venture, chunk, lo, hi, settings, seed, health, costs
-            )
+        # A chunk's draws are summed from zero, venture after venture, then added to the
+        # total; np.add.at (an indexed loop) does exactly what np.bincount did, in the same
+        # order, a third quicker. The chunk is simulated in smaller parts (cache), which does
+        # not change those sums: a part without a benefit only leaves out additions of 0.
+        for _, _, chunk_sum in series:
+            chunk_sum.fill(0.0)
+        for part in range(start, min(start + size, len(resolved)), step):
+            block = resolved[part : min(part + step, start + size)]
+            chunk = _simulate_chunk(block, settings, seed, work)
+            for name, _, chunk_sum in series:
+                values = getattr(chunk, name)
+                if values is not None:
+                    for k in range(horizon):
+                        np.add.at(chunk_sum[k], chunk.draw, values[k])
+            if summaries is None:
+                continue
+            ends = np.cumsum(chunk.counts)
+            for j, r in enumerate(block):
+                lo, hi = int(ends[j] - chunk.counts[j]), int(ends[j])
+                summaries[r.key] = _venture_summary(
+                    r.venture, chunk, lo, hi, settings, seed, health, costs
+                )
+        for _, total, chunk_sum in series:
+            total += chunk_sum
 
     draws = Draws(
         patients=total_patients.T.copy(),

@@ -394,6 +394,198 @@ def test_two_ventures_with_one_key_are_refused():
     assert caught.value.field == "key"
 
 
+# Computed with the engine as it stood before the speed work (commit 1449dbd), which is the
+# stream contract of the module docstring made concrete: any change to which uniform feeds
+# which draw, to the model or to the percentiles moves these by far more than the tolerance.
+# The tolerance (1e-12 relative, zeros exact) only leaves room for the last bit of exp and
+# log, which NumPy computes with different SIMD kernels on different CPUs.
+PINNED = {
+    "patients": {
+        "mean": [
+            335.18529277943964,
+            2870.352295590534,
+            7319.396930859025,
+            13453.201906973522,
+            21340.59208304185,
+        ],
+        "p10": [0.0, 270.7091890729308, 1295.5023544643338, 2685.8971906625134, 4704.5214849156255],
+        "p50": [
+            251.0375005703549,
+            2312.831168505111,
+            5848.361260025149,
+            10806.748865158574,
+            17092.597996322664,
+        ],
+        "p90": [
+            775.9260659500895,
+            5860.132491010075,
+            15045.887731180968,
+            27762.320473613974,
+            44224.366279058326,
+        ],
+    },
+    "patients_cumulative": {
+        "mean": [
+            335.18529277943964,
+            3205.5375883699826,
+            10524.934519228995,
+            23978.136426202487,
+            45318.728509244494,
+        ],
+        "p10": [0.0, 271.0743103194182, 1691.6790623615605, 4435.071861837694, 8980.99580381994],
+        "p50": [
+            251.0375005703549,
+            2593.556153166298,
+            8477.93872149095,
+            19274.18886175609,
+            36421.65445323693,
+        ],
+        "p90": [
+            775.9260659500895,
+            6645.98227902414,
+            21642.961541365767,
+            49010.97197291688,
+            93106.06072811905,
+        ],
+    },
+    "qalys_discounted_cumulative": {
+        "mean": [
+            6.025686027377149,
+            45.09199644689147,
+            135.96537624095455,
+            297.6342311122621,
+            548.3608053311335,
+        ],
+        "p10": [0.0, 0.0, 0.9564835823060651, 11.068017778766345, 34.96604059536753],
+        "p50": [
+            4.11480908462096,
+            38.372297295476415,
+            119.56161346960926,
+            265.9576650782191,
+            495.9426785112541,
+        ],
+        "p90": [
+            14.873895035541008,
+            96.55015473797707,
+            278.8252046268008,
+            596.6516381140756,
+            1080.7755425897024,
+        ],
+    },
+    "savings_discounted_cumulative": {
+        "mean": [
+            37546.981382398786,
+            340907.32886981,
+            1065206.0858716785,
+            2319886.9134205836,
+            4210996.080034147,
+        ],
+        "p10": [0.0, 0.0, 0.0, 0.0, 0.0],
+        "p50": [
+            25342.443893695963,
+            246908.60340775014,
+            754231.6223238129,
+            1613996.6280283597,
+            2859564.8265786045,
+        ],
+        "p90": [
+            89375.52074651276,
+            752166.0384807907,
+            2379768.80096912,
+            5392636.112952214,
+            9922243.257978765,
+        ],
+    },
+}
+PINNED_VENTURE_CUMULATIVE_P90 = {
+    101: [0.0, 0.0, 221.3615919370761, 919.3596715297282, 2238.360970925147],
+    102: [
+        282.1069717203617,
+        4053.1668981025896,
+        14112.918827837106,
+        32882.374373618055,
+        63185.80513177171,
+    ],
+    "c-uuid": [
+        634.4803585322118,
+        4016.5052934060677,
+        11377.2674218956,
+        23871.632356012386,
+        43031.65327190793,
+    ],
+    104: [0.0, 253.1506136662467, 1140.5023155622687, 2885.819312493835, 5742.026804232694],
+    105: [0.0, 20.13332674891938, 519.8486265543959, 1965.5667653431387, 4858.398991423652],
+}
+
+
+def pinned_ventures():
+    return [
+        VentureInputs(
+            key=101,
+            launch_delay=(0.5, 1.0, 2.5),
+            market_potential=(10, 40, 150),
+            patients_per_site=(100, 300, 900),
+            stage="idea",
+            qalys_per_patient=(0.0, 0.01, 0.05),
+        ),
+        VentureInputs(
+            key=102,
+            launch_delay=(0.25, 0.5, 1.5),
+            market_potential=(200, 800, 2500),
+            patients_per_site=(20, 60, 200),
+            stage="pilot",
+            savings_per_patient=(-40, 120, 300),
+        ),
+        VentureInputs(
+            key="c-uuid",
+            launch_delay=(0.0, 0.25, 1.0),
+            market_potential=(5, 12, 30),
+            patients_per_site=(1000, 2500, 6000),
+            stage="scaling",
+            qalys_per_patient=(0.01, 0.02, 0.04),
+            savings_per_patient=(50, 80, 200),
+        ),
+        VentureInputs(
+            key=104,
+            launch_delay=1.0,
+            market_potential=60,
+            patients_per_site=250,
+            success_probability=0.45,
+        ),
+        VentureInputs(
+            key=105,
+            launch_delay=(1.0, 2.0, 4.0),
+            market_potential=(50, 100, 400),
+            patients_per_site=(50, 100, 150),
+            stage="evidence",
+            qalys_per_patient=0.02,
+        ),
+    ]
+
+
+@pytest.mark.parametrize("chunk_ventures", [None, 2])
+def test_a_small_portfolio_gives_the_numbers_it_always_gave(chunk_ventures):
+    """Five ventures x 2,000 draws, seed 42: pinned so that making the engine faster can never
+    quietly change a forecast (same streams, same draws, same percentiles)."""
+    result = forecast_portfolio(
+        pinned_ventures(),
+        ForecastSettings(draws=2000),
+        seed=42,
+        per_venture=True,
+        chunk_ventures=chunk_ventures,
+    )
+    for name, pinned in PINNED.items():
+        band = getattr(result.total, name)
+        for row, values in pinned.items():
+            assert list(getattr(band, row)) == pytest.approx(values, rel=1e-12, abs=0), (
+                f"{name}.{row}"
+            )
+    assert result.total.share_with_patients == 0.9765
+    for key, values in PINNED_VENTURE_CUMULATIVE_P90.items():
+        p90 = result.ventures[key].patients_cumulative.p90
+        assert list(p90) == pytest.approx(values, rel=1e-12, abs=0), key
+
+
 # ---------------------------------------------------------------------------- discounting
 
 
