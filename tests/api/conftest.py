@@ -31,8 +31,11 @@ from ..factories import (
     MentorshipFactory,
     OpportunityFactory,
     OrganisationFactory,
+    PartnerKeyFactory,
     UserFactory,
     VentureFactory,
+    WebhookDeliveryFactory,
+    WebhookEndpointFactory,
 )
 
 ALL_SCOPES = tuple(ApiScope.values)
@@ -85,6 +88,7 @@ class ProgrammeData:
     other_opportunity: object = None  # published, of `other_partner`
     other_draft_opportunity: object = None  # of `other_partner`
     forecast_runs: list = field(default_factory=list)
+    webhook: object = None  # an endpoint of `partner`, with one delivery
 
     def uuids(self) -> set[str]:
         """Every public identifier of the programme's rows (nothing of them may reach a key
@@ -93,6 +97,7 @@ class ProgrammeData:
         from events.models import Event, Opportunity
         from mentoring.models import Mentorship
         from metrics.models import ForecastRun, MetricSnapshot
+        from notifications.models import WebhookEndpoint
 
         found = {str(self.programme.uuid)}
         with scopes_disabled():
@@ -107,6 +112,7 @@ class ProgrammeData:
                 Opportunity,
                 ForecastRun,
                 MetricSnapshot,
+                WebhookEndpoint,
             ):
                 found |= {
                     str(u)
@@ -237,6 +243,10 @@ def _fill(programme, *, partner, other_partner=None, rich=True) -> ProgrammeData
                 status="draft",
                 title="Other partner's secret draft",
             )
+        data.webhook = WebhookEndpointFactory(
+            programme=programme, key=PartnerKeyFactory(programme=programme, organisation=partner)
+        )
+        WebhookDeliveryFactory(programme=programme, endpoint=data.webhook)
         metric_snapshots_compute(programme=programme, today=date(2027, 3, 31))
         data.forecast_runs = [
             forecast_run(programme, scope_name=ForecastRun.Scope.PROGRAMME, scale=3),

@@ -22,6 +22,8 @@ from ..factories import (
     OpportunityFactory,
     RegistrationFactory,
     VentureFactory,
+    WebhookDeliveryFactory,
+    WebhookEndpointFactory,
 )
 from .conftest import add_mentorship_records, forecast_run
 from .support import operations
@@ -49,6 +51,8 @@ def _grow(data, n: int):
             OpportunityFactory(programme=programme, organisation=data.other_partner)
             forecast_run(programme, scope_name=ForecastRun.Scope.VENTURE, venture=venture)
             forecast_run(programme, scope_name=ForecastRun.Scope.COHORT, cohort=cohort)
+            WebhookEndpointFactory(programme=programme, key=data.webhook.key)
+            WebhookDeliveryFactory(programme=programme, endpoint=data.webhook)
         metric_snapshots_compute(programme=programme, today=date(2027, 3, 31))
 
 
