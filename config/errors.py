@@ -7,7 +7,7 @@ from django.views.decorators.csrf import requires_csrf_token
 
 def _api_error(request, status: int, code: str, message: str):
     """Under /api/ every error is JSON in the partner API's shape, even one Django answers."""
-    if not request.path.startswith("/api/"):
+    if request is None or not request.path.startswith("/api/"):
         return None
     from django.http import JsonResponse
 
