@@ -529,3 +529,9 @@ def test_closing_with_a_reason_closes_and_audits_it(data_a, api_a1):
     assert event.via == "api" and event.changes["reason"] == "The places are filled."
     # Closing twice is refused, in the shape.
     assert_error_shape(api_a1.post(url, {"reason": "Again"}, format="json"), 400)
+
+
+def test_an_unknown_api_address_is_a_json_404(client):
+    response = client.get("/api/v1/no-such-endpoint/")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
