@@ -16,13 +16,11 @@ must be the same. Results go to benchmarks/results/api-<database>.md.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
-from .metrics import Rollback, machine
+from .metrics import Rollback, machine, time_get
 from .synthetic import setup_django
 
 ENDPOINTS = [
@@ -67,31 +65,7 @@ def _key(programme):
 
 
 def time_endpoints(client, requests: int) -> list[dict]:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    results = []
-    for endpoint in ENDPOINTS:
-        path = f"/api/v1/{endpoint}"
-        assert client.get(path).status_code == 200, path  # warm
-        times, queries = [], set()
-        for _ in range(requests):
-            with CaptureQueriesContext(connection) as captured:
-                started = time.perf_counter()
-                response = client.get(path)
-                times.append(time.perf_counter() - started)
-            assert response.status_code == 200, (path, response.status_code)
-            queries.add(len(captured))
-        times.sort()
-        results.append(
-            {
-                "path": path,
-                "p50": statistics.median(times),
-                "p95": times[max(0, round(0.95 * len(times)) - 1)],
-                "queries": sorted(queries),
-            }
-        )
-    return results
+    return [time_get(client, f"/api/v1/{endpoint}", requests) for endpoint in ENDPOINTS]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -338,35 +338,37 @@ def per_metric_job(programme, today) -> dict[str, float]:
     return timings
 
 
-def time_pages(client, programme, requests: int) -> list[dict]:
+def time_get(client, path: str, requests: int) -> dict:
+    """GET `path` `requests` times after one warm-up: p50, p95 and the query counts seen."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    results = []
-    for label, path in [
-        ("dashboard", f"/p/{programme.slug}/metrics/"),
-        ("metric page (events attended)", f"/p/{programme.slug}/metrics/events_attended/"),
-    ]:
-        assert client.get(path).status_code == 200  # warm: templates and caches
-        times, queries = [], set()
-        for _ in range(requests):
-            with CaptureQueriesContext(connection) as captured:
-                started = time.perf_counter()
-                response = client.get(path)
-                times.append(time.perf_counter() - started)
-            assert response.status_code == 200, (path, response.status_code)
-            queries.add(len(captured))
-        times.sort()
-        results.append(
-            {
-                "page": label,
-                "path": path,
-                "p50": statistics.median(times),
-                "p95": times[max(0, round(0.95 * len(times)) - 1)],
-                "queries": sorted(queries),
-            }
-        )
-    return results
+    assert client.get(path).status_code == 200, path  # warm: templates and caches
+    times, queries = [], set()
+    for _ in range(requests):
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            response = client.get(path)
+            times.append(time.perf_counter() - started)
+        assert response.status_code == 200, (path, response.status_code)
+        queries.add(len(captured))
+    times.sort()
+    return {
+        "path": path,
+        "p50": statistics.median(times),
+        "p95": times[max(0, round(0.95 * len(times)) - 1)],
+        "queries": sorted(queries),
+    }
+
+
+def time_pages(client, programme, requests: int) -> list[dict]:
+    return [
+        {"page": label, **time_get(client, path, requests)}
+        for label, path in [
+            ("dashboard", f"/p/{programme.slug}/metrics/"),
+            ("metric page (events attended)", f"/p/{programme.slug}/metrics/events_attended/"),
+        ]
+    ]
 
 
 def machine(connection) -> list[str]:
