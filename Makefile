@@ -55,6 +55,7 @@ test: static ## Run the whole test suite (set DATABASE_URL / REDIS_URL for Postg
 lint: install ## ruff, Django's checks and missing migrations
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen bandit -q -r accounts cohort config events mentoring metrics notifications pdp -ll -x "*/migrations/*"
 	$(MANAGE) check
 	$(MANAGE) makemigrations --check --dry-run
 
