@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 from rest_framework.test import APIClient
@@ -41,13 +40,10 @@ from ..factories import (
 ALL_SCOPES = tuple(ApiScope.values)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_throttle_history():
-    """Throttling counts requests per key in the cache, which outlives a test (LocMemCache
-    or Redis): start every test with none, whatever ran before."""
-    cache.clear()
-    yield
-    cache.clear()
+# Throttling counts requests per key in the cache (Redis in CI, shared by both test workers
+# and the Celery broker): every test makes its own keys, whose random prefixes name their
+# own counters, so nothing is cleared here (a flush would wipe the other worker's counters
+# and the broker's queues).
 
 
 @pytest.fixture(autouse=True)

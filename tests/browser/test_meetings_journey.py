@@ -14,7 +14,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 from django.utils.formats import date_format
 from django_scopes import scope, scopes_disabled
@@ -63,7 +62,9 @@ def year(live_server, settings):
     objective and is waiting for the mentor to agree it (at the first meeting)."""
     # The MFA gate would send staff to set up an authenticator before anything else.
     settings.PITWALL_REQUIRE_STAFF_MFA = False
-    cache.clear()  # sign-off attempts are rate-limited per person, in the cache
+    # Sign-off attempts are rate-limited per person in the cache; these people are new each
+    # time (fresh uuids), so no counter carries over. The cache is not flushed: in CI it is
+    # the Redis the worker tests' queues live in.
     with scopes_disabled():
         programme = ProgrammeFactory(slug="meet", name="Meetings Programme")
         starts = days_ago(80)
