@@ -17,7 +17,7 @@ from rest_framework import mixins, serializers
 from rest_framework.response import Response
 
 from .models import ApiScope, Cohort, Fellow, Mentor, Sector, Venture, VentureStage
-from .partner_api import ErrorSerializer, PartnerViewSet
+from .partner_api import ErrorSerializer, PartnerViewSet, uuid_param
 
 ERRORS = {
     401: ErrorSerializer,
@@ -258,7 +258,7 @@ class FellowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PartnerVie
         )
         cohort = self.request.query_params.get("cohort")
         if cohort:
-            fellows = fellows.filter(cohort__uuid=_uuid_param("cohort", cohort))
+            fellows = fellows.filter(cohort__uuid=uuid_param("cohort", cohort))
         return fellows
 
     cursor_ordering = ("uuid",)
@@ -292,14 +292,3 @@ class VentureViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PartnerVi
         return ventures
 
     cursor_ordering = ("uuid",)
-
-
-def _uuid_param(name: str, value: str):
-    import uuid
-
-    from rest_framework.exceptions import ValidationError
-
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise ValidationError({name: ["Give a uuid, as the API returns them."]}) from None

@@ -395,3 +395,60 @@ def _replay(earlier: IdempotentRequest, body_hash: str) -> Response:
     response = Response(earlier.body, status=earlier.status)
     response["Idempotent-Replayed"] = "true"
     return response
+
+
+# --- reading a request: one way for every endpoint ----------------------------------------------
+
+
+def uuid_param(name: str, value: str):
+    """A query parameter that names a record by uuid; anything else is a 400 naming it."""
+    import uuid
+
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise exceptions.ValidationError(
+            {name: ["Give a uuid, as the API returns them."]}
+        ) from None
+
+
+def date_param(request, name: str):
+    """A YYYY-MM-DD query parameter between 2000 and 2100, or None when it is not given."""
+    from datetime import date
+
+    value = request.query_params.get(name)
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise exceptions.ValidationError(
+            {name: ["Give a date as YYYY-MM-DD, such as 2026-11-22."]}
+        ) from None
+    if not 2000 <= day.year <= 2100:
+        raise exceptions.ValidationError({name: ["Give a date between 2000 and 2100."]})
+    return day
+
+
+def choice_param(request, name: str, choices):
+    """A query parameter that must be one of `choices`, or None when it is not given."""
+    value = request.query_params.get(name)
+    if value and value not in dict(choices):
+        raise exceptions.ValidationError({name: [f"Choose one of: {', '.join(dict(choices))}."]})
+    return value
+
+
+def validated(serializer_class, data) -> dict:
+    """The body checked by an input serializer (a 400 naming each bad field otherwise)."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def model_errors(error) -> exceptions.ValidationError:
+    """A service's Django ValidationError as the API's 400, field by field."""
+    if hasattr(error, "error_dict"):
+        return exceptions.ValidationError(
+            {field: [str(m) for m in messages] for field, messages in error.message_dict.items()}
+        )
+    return exceptions.ValidationError({"non_field_errors": [str(m) for m in error.messages]})

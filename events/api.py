@@ -3,8 +3,6 @@ published one to read, and the partner's own to post, change and close."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -22,10 +20,15 @@ from cohort.partner_api import (
     IdempotentCreateMixin,
     PartnerViewSet,
     StrictInputSerializer,
+    choice_param,
+    date_param,
+    model_errors,
+    validated,
 )
 
 from .models import Event, Opportunity
-from .services import opportunity_close, opportunity_publish, opportunity_save
+from .selectors import event_counts
+from .services import OPPORTUNITY_FIELDS, opportunity_close, opportunity_publish, opportunity_save
 
 WRITE_ERRORS = {400: ErrorSerializer, **ERRORS}
 
@@ -56,29 +59,7 @@ class EventOut(serializers.ModelSerializer):
     def get_places_left(self, event) -> int | None:
         if event.capacity is None:
             return None
-        return max(event.capacity - (event.taken or 0), 0)
-
-
-def _date_param(request, name):
-    value = request.query_params.get(name)
-    if not value:
-        return None
-    try:
-        day = datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        raise exceptions.ValidationError(
-            {name: ["Give a date as YYYY-MM-DD, such as 2026-11-22."]}
-        ) from None
-    if not 2000 <= day.year <= 2100:
-        raise exceptions.ValidationError({name: ["Give a date between 2000 and 2100."]})
-    return day
-
-
-def _choice_param(request, name, choices):
-    value = request.query_params.get(name)
-    if value and value not in dict(choices):
-        raise exceptions.ValidationError({name: [f"Choose one of: {', '.join(dict(choices))}."]})
-    return value
+        return max(event.capacity - (event.places_taken or 0), 0)
 
 
 @extend_schema_view(
@@ -104,20 +85,13 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PartnerView
     ordering_choices = ("starts_at", "-starts_at")
 
     def get_queryset(self):
-        from django.db.models import Count
-
-        events = Event.objects.filter(
-            programme=self.programme, status=Event.Status.PUBLISHED
-        ).annotate(
-            taken=Count(
-                "registrations",
-                filter=Q(registrations__status__in=["registered", "attended", "no_show"]),
-            )
+        events = event_counts(
+            Event.objects.filter(programme=self.programme, status=Event.Status.PUBLISHED)
         )
         request = self.request
-        kind = _choice_param(request, "kind", Event.Kind.choices)
-        region = _choice_param(request, "region", NHSRegion.choices)
-        start, end = _date_param(request, "from"), _date_param(request, "to")
+        kind = choice_param(request, "kind", Event.Kind.choices)
+        region = choice_param(request, "region", NHSRegion.choices)
+        start, end = date_param(request, "from"), date_param(request, "to")
         if start and end and end < start:
             raise exceptions.ValidationError({"to": ["`to` must be on or after `from`."]})
         if kind:
@@ -139,28 +113,8 @@ class OpportunityOut(serializers.ModelSerializer):
 
     class Meta:
         model = Opportunity
-        fields = [
-            "uuid",
-            "kind",
-            "title",
-            "summary",
-            "organisation",
-            "funding",
-            "amount",
-            "url",
-            "opens_on",
-            "deadline",
-            "eligibility",
-            "tags",
-            "professions",
-            "sectors",
-            "stages",
-            "regions",
-            "status",
-            "closed_at",
-            "created_at",
-            "yours",
-        ]
+        # What staff fill in (events.services.OPPORTUNITY_FIELDS), and where it stands.
+        fields = ["uuid", *OPPORTUNITY_FIELDS, "status", "closed_at", "created_at", "yours"]
 
     def get_organisation(self, opportunity) -> dict | None:
         org = opportunity.organisation
@@ -218,14 +172,6 @@ class OpportunityPatchIn(OpportunityIn):
 
 class CloseIn(StrictInputSerializer):
     reason = serializers.CharField(max_length=1000, help_text="Why it is closing.")
-
-
-def _model_errors(error: DjangoValidationError) -> exceptions.ValidationError:
-    if hasattr(error, "error_dict"):
-        return exceptions.ValidationError(
-            {field: [str(m) for m in messages] for field, messages in error.message_dict.items()}
-        )
-    return exceptions.ValidationError({"non_field_errors": [str(m) for m in error.messages]})
 
 
 @extend_schema_view(
@@ -286,7 +232,7 @@ class OpportunityViewSet(
             .filter(Q(status=Opportunity.Status.PUBLISHED) | mine)
             .select_related("organisation")
         )
-        kind = _choice_param(self.request, "kind", Opportunity.Kind.choices)
+        kind = choice_param(self.request, "kind", Opportunity.Kind.choices)
         if kind:
             opportunities = opportunities.filter(kind=kind)
         if self.request.query_params.get("mine") in ("true", "1"):
@@ -306,7 +252,7 @@ class OpportunityViewSet(
         return Response(self.get_serializer(opportunity).data, status=code)
 
     def perform_idempotent_create(self, request):
-        data = _validated(OpportunityIn, request.data)
+        data = validated(OpportunityIn, request.data)
         data["organisation"] = self.organisation
         try:
             # Saved and published together or not at all: publishing refuses a deadline that
@@ -317,12 +263,12 @@ class OpportunityViewSet(
                 )
                 opportunity_publish(opportunity=opportunity, actor=None, via="api")
         except DjangoValidationError as error:
-            raise _model_errors(error) from None
+            raise model_errors(error) from None
         return self._saved(opportunity, status.HTTP_201_CREATED)
 
     def partial_update(self, request, uuid=None):
         opportunity = self._own()
-        data = _validated(OpportunityPatchIn, request.data)
+        data = validated(OpportunityPatchIn, request.data)
         try:
             opportunity_save(
                 programme=self.programme,
@@ -332,21 +278,15 @@ class OpportunityViewSet(
                 via="api",
             )
         except DjangoValidationError as error:
-            raise _model_errors(error) from None
+            raise model_errors(error) from None
         return self._saved(opportunity)
 
     @action(detail=True, methods=["post"])
     def close(self, request, uuid=None):
         opportunity = self._own()
-        data = _validated(CloseIn, request.data)
+        data = validated(CloseIn, request.data)
         try:
             opportunity_close(opportunity=opportunity, actor=None, reason=data["reason"], via="api")
         except DjangoValidationError as error:
-            raise _model_errors(error) from None
+            raise model_errors(error) from None
         return self._saved(opportunity)
-
-
-def _validated(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)

@@ -5,7 +5,6 @@ no endpoint here names a person."""
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 from drf_spectacular.types import OpenApiTypes
@@ -19,9 +18,9 @@ from rest_framework import exceptions, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from cohort.api import ERRORS, LIST_ERRORS, _uuid_param
+from cohort.api import ERRORS, LIST_ERRORS
 from cohort.models import ApiScope, Cohort
-from cohort.partner_api import ErrorSerializer, PartnerViewSet
+from cohort.partner_api import ErrorSerializer, PartnerViewSet, date_param, uuid_param
 
 from .definitions import METRICS
 from .models import ForecastRun, MetricSnapshot
@@ -225,12 +224,11 @@ class MetricViewSet(PartnerViewSet):
         if cohort == "programme":
             snapshots = snapshots.filter(cohort__isnull=True)
         elif cohort:
-            snapshots = snapshots.filter(cohort__uuid=_uuid_param("cohort", cohort))
+            snapshots = snapshots.filter(cohort__uuid=uuid_param("cohort", cohort))
         for name, lookup in (("from", "gte"), ("to", "lte")):
-            if params.get(name):
-                snapshots = snapshots.filter(
-                    **{f"period_start__{lookup}": _day(name, params[name])}
-                )
+            day = date_param(request, name)
+            if day:
+                snapshots = snapshots.filter(**{f"period_start__{lookup}": day})
         page = self.paginate_queryset(snapshots)
         data = SnapshotOut(page, many=True, context={"cohorts": cohorts}).data
         return self.get_paginated_response(data)
@@ -263,16 +261,6 @@ class MetricViewSet(PartnerViewSet):
                 )
             tables.append({"metric": metric.key, "label": metric.label, "rows": rows})
         return Response(EqualityOut(tables, many=True).data)
-
-
-def _day(name, value) -> date:
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise exceptions.ValidationError({name: ["Give a date as YYYY-MM-DD."]}) from None
-    if not 2000 <= day.year <= 2100:
-        raise exceptions.ValidationError({name: ["Give a date between 2000 and 2100."]})
-    return day
 
 
 @extend_schema_view(

@@ -8,12 +8,17 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import exceptions, mixins, serializers, status
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from cohort.api import ERRORS
-from cohort.partner_api import ErrorSerializer, PartnerViewSet, StrictInputSerializer
+from cohort.partner_api import (
+    ErrorSerializer,
+    PartnerViewSet,
+    StrictInputSerializer,
+    model_errors,
+)
 
 from .models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from .webhooks import webhook_endpoint_create, webhook_endpoint_disable
@@ -112,14 +117,6 @@ class WebhookDeliveryOut(serializers.ModelSerializer):
         }
 
 
-def _model_errors(error: DjangoValidationError) -> exceptions.ValidationError:
-    if hasattr(error, "error_dict"):
-        return exceptions.ValidationError(
-            {field: [str(m) for m in messages] for field, messages in error.message_dict.items()}
-        )
-    return exceptions.ValidationError({"non_field_errors": [str(m) for m in error.messages]})
-
-
 @extend_schema_view(
     list=extend_schema(
         summary="Your webhook endpoints",
@@ -173,7 +170,7 @@ class WebhookEndpointViewSet(
                 key=request.auth, url=data["url"], events=data["events"]
             )
         except DjangoValidationError as error:
-            raise _model_errors(error) from None
+            raise model_errors(error) from None
         endpoint.refresh_from_db()
         # The only answer that carries the secret (WebhookEndpointCreatedOut documents it).
         body = {**WebhookEndpointOut(endpoint).data, "secret": secret}
