@@ -25,9 +25,10 @@ from .conftest import SLOW_FILE_BACKEND, sent_emails, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-# Short enough to keep the test quick, long enough that a worker restart fits inside the lease.
+# Short enough to keep the test quick, long enough that a worker restart fits inside the lease
+# even on a slow CI machine (one took 15 s to start the second worker and run its first task).
 VISIBILITY_TIMEOUT = 2
-CLAIM_LEASE = 15
+CLAIM_LEASE = 40
 
 
 def _queue() -> str:
