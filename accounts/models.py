@@ -52,6 +52,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField("platform operator", default=False)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Set when staff erase the person's data (cohort.services.person_erase): the account is
+    # pseudonymised and can no longer sign in, but stays so signed records keep their signer.
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = UserManager()
 

@@ -1,6 +1,11 @@
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.template.response import TemplateResponse
+
+from accounts.admin import UserAdmin as AccountsUserAdmin
 
 from .admin_site import AuditedAdminMixin, ProgrammeScopedAdmin, staff_programme_ids
 from .models import (
@@ -24,7 +29,7 @@ from .models import (
     ReviewCriterion,
     Venture,
 )
-from .services import membership_revoke
+from .services import membership_revoke, person_erase, person_erasure_problem
 
 
 @admin.register(Programme)
@@ -321,3 +326,75 @@ class IdempotentRequestAdmin(ProgrammeScopedAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# --- Accounts: erasure, for platform operators (DESIGN §11) ----------------------------------
+# accounts imports no other app of ours, so the account admin gains its erasure action here,
+# where the service that erases across every app lives.
+
+
+class AdminEraseForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason (recorded in each programme's audit log)",
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+    )
+
+
+@admin.action(description="Erase the selected people's personal data")
+def erase_personal_data(modeladmin, request, queryset):
+    """Erase through the same service as programme staff's page, after a confirmation page
+    that asks for the reason; refusals (an operator's own account) are reported per person."""
+    people = list(queryset.order_by("email"))
+    form = AdminEraseForm(request.POST if "apply" in request.POST else None)
+    if form.is_bound and form.is_valid():
+        erased, refused = 0, []
+        for person in people:
+            try:
+                erasure = person_erase(
+                    subject=person,
+                    requester=request.user,
+                    reason=form.cleaned_data["reason"],
+                    via=AuditEvent.Via.ADMIN,
+                )
+            except ValidationError as error:
+                refused.append(f"{person.email}: {' '.join(error.messages)}")
+            else:
+                erased += erasure.first_time
+        if erased:
+            modeladmin.message_user(
+                request, f"Erased the personal data of {erased} people.", messages.SUCCESS
+            )
+        for problem in refused:
+            modeladmin.message_user(request, problem, messages.ERROR)
+        return None
+    return TemplateResponse(
+        request,
+        "admin/accounts/user/erase_personal_data.html",
+        {
+            **modeladmin.admin_site.each_context(request),
+            "title": "Erase personal data",
+            "opts": modeladmin.model._meta,
+            "people": [
+                (p, person_erasure_problem(subject=p, requester=request.user)) for p in people
+            ],
+            "form": form,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        },
+    )
+
+
+class UserAdmin(AccountsUserAdmin):
+    """The account admin with erasure, and the date an account was erased."""
+
+    actions = [erase_personal_data]
+    list_display = [*AccountsUserAdmin.list_display, "erased_at"]
+    readonly_fields = [*AccountsUserAdmin.readonly_fields, "erased_at"]
+    fieldsets = [
+        *AccountsUserAdmin.fieldsets[:-1],
+        ("Dates", {"fields": ["last_login", "date_joined", "erased_at"]}),
+    ]
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), UserAdmin)

@@ -11,6 +11,7 @@ Experience or Less Than Full Time Training, every fellow matched to an industry 
 from __future__ import annotations
 
 import random
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -43,6 +44,7 @@ from .models import (
     Review,
     ReviewCriterion,
     Role,
+    Sector,
     TrainingArrangement,
     Venture,
     VentureStage,
@@ -1019,3 +1021,66 @@ class DemoSeeder:
 
 def seed_demo(*, stdout=None) -> DemoSummary:
     return DemoSeeder(stdout=stdout).run()
+
+
+# --- Erased at their request (UK GDPR article 17, DESIGN §11) ---------------------------------
+# A fellow who left the accelerator's 2026 intake in its first months asked to have their data
+# erased, and staff did. They are not in the CEP, so none of its figures (the 104) move, and
+# they come after the accelerator's other fellows, so its demo mentorships stay as they were.
+# The account has a fixed permanent id: once erased, it is found by that id (its name and
+# address are gone) and left alone on every later run.
+ERASED_DEMO_UUID = uuid.UUID("5a7d1e3c-0b1f-4c2e-9d4a-e7a5ed000001")
+ERASED_DEMO_REASON = (
+    "The former fellow left the accelerator in June 2026 and asked by email on 14 July 2026 "
+    "to have their data erased under UK GDPR (article 17)."
+)
+
+
+@register_seeder(order=99)
+def seed_erased_former_fellow(seeder) -> None:
+    from .services import person_erase
+
+    accel = seeder.programmes.get("accel")
+    if accel is None:
+        return
+    User = get_user_model()
+    with scopes_disabled():
+        if User.objects.filter(uuid=ERASED_DEMO_UUID, erased_at__isnull=False).exists():
+            return
+        staff = User.objects.get(email="staff@accel.example")
+    with scope(programme=accel):
+        cohort = Cohort.objects.get(programme=accel, name="2026 intake")
+        person = seeder.user(
+            "jordan.former@accel.example", "Dr Jordan Former", uuid=ERASED_DEMO_UUID
+        )
+        membership_grant(programme=accel, user=person, role=Role.FELLOW, via=AuditEvent.Via.COMMAND)
+        fellow, _ = Fellow.objects.update_or_create(
+            programme=accel,
+            cohort=cohort,
+            user=person,
+            defaults={
+                "profession": Profession.PHARMACIST,
+                "grade": "Band 8a",
+                "specialty": "Medicines optimisation",
+                "employer": "Leeds Teaching Hospitals NHS Trust",
+                "region": NHSRegion.NORTH_EAST_YORKSHIRE,
+                "interests": "Deprescribing in care homes.",
+                "help_needed": "Finding a pilot site.",
+            },
+        )
+        EqualityData.objects.update_or_create(
+            programme=accel, fellow=fellow, defaults={"gender": "man", "age_band": "30_39"}
+        )
+        Venture.objects.update_or_create(
+            programme=accel,
+            fellow=fellow,
+            name="Deprescribe",
+            defaults={
+                "summary": "A review tool for pharmacists visiting care homes.",
+                "stage": VentureStage.PROTOTYPE,
+                "sector": Sector.DIGITAL,
+            },
+        )
+    person_erase(
+        subject=person, requester=staff, reason=ERASED_DEMO_REASON, via=AuditEvent.Via.COMMAND
+    )

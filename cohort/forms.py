@@ -436,3 +436,38 @@ class PartnerKeyForm(forms.Form):
         self.fields["organisation"].queryset = Organisation._base_manager.filter(
             programme=programme, is_partner=True
         ).order_by("name")
+
+
+class PersonEraseForm(forms.Form):
+    """Staff erase a person's data: why, and the person's email typed to confirm."""
+
+    reason = forms.CharField(
+        label="Why are you erasing this person's data?",
+        help_text="For example: the person asked on 3 March 2027 to have their data erased "
+        "under UK GDPR. This goes into the programme's audit log.",
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    confirm_email = forms.CharField(
+        label="Type the person's email address to confirm",
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    def __init__(self, *args, subject, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.subject = subject
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("Give the reason for erasing this person's data.")
+        return reason
+
+    def clean_confirm_email(self):
+        typed = self.cleaned_data["confirm_email"].strip()
+        if typed.lower() != self.subject.email.lower():
+            raise forms.ValidationError(
+                "The email address does not match this person's. Type it exactly as shown."
+            )
+        return typed

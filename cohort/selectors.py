@@ -48,6 +48,7 @@ def membership_list(
 def membership_counts(*, programme: Programme) -> dict[str, int]:
     counts = dict(
         Membership.objects.filter(programme=programme)
+        .order_by()  # the default ordering would join programme and user to 16,000 rows
         .values_list("role")
         .annotate(n=Count("id"))
         .values_list("role", "n")
@@ -97,9 +98,15 @@ def fellow_directory(
 
     from .models import Venture
 
-    qs = Fellow.objects.filter(programme=programme).select_related("user", "cohort")
+    # Erased people leave the directory: it is for finding people, and they are no one now.
+    qs = Fellow.objects.filter(programme=programme, user__erased_at__isnull=True).select_related(
+        "user", "cohort"
+    )
     if Role.PARTNER in viewer_roles and not viewer_roles & {Role.STAFF, Role.MENTOR, Role.FELLOW}:
         qs = qs.filter(consent_to_share=True)
+    # Only a filter on ventures joins a fellow to several rows; DISTINCT over every column
+    # of 13,000 fellows is otherwise most of the page's time (issue #9's benchmark).
+    joins_ventures = bool(query or sector or stage)
     if query:
         qs = qs.filter(
             Q(user__full_name__icontains=query)
@@ -120,10 +127,10 @@ def fellow_directory(
         if stage:
             venture_filter &= Q(ventures__stage=stage)
         qs = qs.filter(venture_filter)
-    return (
-        qs.distinct()
-        .order_by("user__full_name", "pk")
-        .prefetch_related(Prefetch("ventures", queryset=Venture.objects.order_by("name")))
+    if joins_ventures:
+        qs = qs.distinct()
+    return qs.order_by("user__full_name", "pk").prefetch_related(
+        Prefetch("ventures", queryset=Venture.objects.order_by("name"))
     )
 
 
@@ -132,7 +139,9 @@ def mentor_directory(
 ) -> QuerySet:
     from .models import Mentor
 
-    qs = Mentor.objects.filter(programme=programme).select_related("user", "organisation")
+    qs = Mentor.objects.filter(programme=programme, user__erased_at__isnull=True).select_related(
+        "user", "organisation"
+    )
     if query:
         qs = qs.filter(
             Q(user__full_name__icontains=query)

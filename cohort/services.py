@@ -976,3 +976,132 @@ def partner_key_revoke(*, key, actor) -> None:
         if updated:
             audit_log(programme=key.programme, actor=actor, action="api_key.revoked", target=key)
     key.refresh_from_db()
+
+
+# --- Personal data: subject access and erasure (DESIGN §11, UK GDPR articles 15, 17, 20) -----
+
+
+def person_programme_ids(*, user) -> set[int]:
+    """Every programme a person belongs to or has a record in (a role, a fellowship, a
+    mentor profile): erasing the account touches all of them."""
+    from django_scopes import scopes_disabled
+
+    with scopes_disabled():
+        ids = set(Membership.objects.filter(user=user).values_list("programme_id", flat=True))
+        ids |= set(Fellow.objects.filter(user=user).values_list("programme_id", flat=True))
+        ids |= set(Mentor.objects.filter(user=user).values_list("programme_id", flat=True))
+    return ids
+
+
+def staff_programme_ids_of(user) -> set[int]:
+    from django_scopes import scopes_disabled
+
+    with scopes_disabled():
+        return set(
+            Membership.objects.filter(user=user, role=Role.STAFF).values_list(
+                "programme_id", flat=True
+            )
+        )
+
+
+def person_data_export(*, user, via: str = AuditEvent.Via.WEB):
+    """Everything Pitwall holds about a person, across every programme, as a ZIP: data.json,
+    README.txt and their evidence files. Each download is audited in each of their
+    programmes, so staff can see it was made. Returns (a file object at its start, filename)."""
+    from .subject_access import build_export_archive
+
+    archive, filename = build_export_archive(user)
+    with transaction.atomic():
+        programmes = Programme.objects.filter(pk__in=person_programme_ids(user=user))
+        for programme in programmes:
+            audit_log(
+                programme=programme,
+                actor=user,
+                action="person.data_exported",
+                target=user,
+                changes={"file": filename},
+                via=via,
+            )
+    return archive, filename
+
+
+ERASE_SELF = (
+    "You cannot erase your own account here. Ask the platform operator, who can erase it "
+    "from the admin."
+)
+ERASE_OTHER_PROGRAMME = (
+    "{name} also belongs to a programme you are not staff of. Erasing a person's data "
+    "affects every programme they are in, so ask the platform operator to do it."
+)
+ERASE_OPERATOR = (
+    "{name} is a platform operator. Only another platform operator can erase their account, "
+    "from the admin."
+)
+
+
+def person_erasure_problem(*, subject, requester) -> str:
+    """Why this requester may not erase this person, or "" if they may. Programme staff may
+    erase someone only when they are staff of every programme the person is in; platform
+    operators may erase anyone but themselves."""
+    from accounts.personal_data import is_erased
+
+    if subject.pk == requester.pk:
+        return ERASE_SELF
+    if is_erased(subject):
+        return ""
+    name = subject.display_name
+    if subject.is_superuser and not requester.is_superuser:
+        return ERASE_OPERATOR.format(name=name)
+    if requester.is_superuser:
+        return ""
+    if person_programme_ids(user=subject) - staff_programme_ids_of(requester):
+        return ERASE_OTHER_PROGRAMME.format(name=name)
+    return ""
+
+
+def person_erase(*, subject, requester, reason: str, via: str = AuditEvent.Via.WEB):
+    """Erase a person's data across Pitwall, in one transaction (UK GDPR article 17).
+
+    Every app's registered eraser runs (accounts.personal_data): free text and profile details
+    are blanked, equality answers, evidence files, notifications, preferences and unaccepted
+    connections deleted, and the account pseudonymised so the person cannot sign in. Signed
+    records, the audit log and the programme's figures are kept. Erasing again changes
+    nothing and writes no second audit event. Returns the registry's Erasure (what was done).
+    """
+    from django_scopes import scopes_disabled
+
+    from accounts.personal_data import Erasure, erasing_entries, pseudonym_for
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Give the reason for erasing this person's data."})
+    problem = person_erasure_problem(subject=subject, requester=requester)
+    if problem:
+        raise ValidationError(problem, code="not_allowed")
+    with transaction.atomic(), scopes_disabled():
+        # One erasure at a time per person: the second waits and then finds it done.
+        subject = User.objects.select_for_update().get(pk=subject.pk)
+        first_time = subject.erased_at is None
+        programmes = list(Programme.objects.filter(pk__in=person_programme_ids(user=subject)))
+        name, email = pseudonym_for(subject)
+        erasure = Erasure(user=subject, pseudonym=name, pseudonymous_email=email)
+        for entry in erasing_entries():
+            entry.erase(erasure)
+        if first_time:
+            for programme in programmes:
+                audit_log(
+                    programme=programme,
+                    actor=requester,
+                    action="person.erased",
+                    target=subject,
+                    changes={
+                        "subject": name,
+                        "reason": reason,
+                        "removed_or_blanked": dict(sorted(erasure.counts.items())),
+                    },
+                    via=via,
+                )
+        erasure.first_time = first_time
+        for work in erasure.after_commit:
+            transaction.on_commit(work)
+    return erasure

@@ -13,6 +13,7 @@ urlpatterns = [
         views.membership_remove_view,
         name="membership_remove",
     ),
+    path("people/<uuid:person_uuid>/erase/", views.person_erase_view, name="person_erase"),
     path("invitations/", views.invitation_list_view, name="invitations"),
     path(
         "invitations/<uuid:invitation_uuid>/revoke/",

@@ -6,12 +6,13 @@ from functools import wraps
 
 from allauth.core import ratelimit
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
@@ -38,6 +39,7 @@ from .forms import (
     MentorProfileForm,
     PartnerKeyForm,
     PeopleImportForm,
+    PersonEraseForm,
     QuestionForm,
     ReviewForm,
     ShortlistForm,
@@ -111,6 +113,9 @@ from .services import (
     mentor_profile_update,
     partner_key_create,
     partner_key_revoke,
+    person_data_export,
+    person_erase,
+    person_erasure_problem,
     question_delete,
     question_save,
     review_submit,
@@ -519,6 +524,7 @@ def fellow_profile_view(request, programme_slug, fellow_uuid):
             "fellow": fellow,
             "private": _sees_private_fellow_details(request, fellow),
             "is_self": fellow.user_id == request.user.pk,
+            "can_erase": Role.STAFF in request.roles and fellow.user_id != request.user.pk,
         },
     )
 
@@ -535,6 +541,7 @@ def mentor_profile_view(request, programme_slug, mentor_uuid):
             "mentor": mentor,
             "is_self": mentor.user_id == request.user.pk,
             "is_staff": Role.STAFF in request.roles,
+            "can_erase": Role.STAFF in request.roles and mentor.user_id != request.user.pk,
         },
     )
 
@@ -743,9 +750,12 @@ def application_list_view(request, programme_slug, cohort_uuid):
     page = Paginator(applications, PAGE_SIZE).get_page(request.GET.get("page"))
     ready = [
         a
-        for a in application_list(call=call, viewer=request.user, status=Application.Status.APPLIED)
-        if a.review_count
-        and meets_shortlist_rule(
+        # Only the reviewed can meet the rule: the database leaves out the rest (a large call
+        # has thousands of applications waiting for a first review).
+        for a in application_list(
+            call=call, viewer=request.user, status=Application.Status.APPLIED
+        ).filter(review_count__gt=0)
+        if meets_shortlist_rule(
             call, {"count": a.review_count, "mean": a.mean_score, "spread": a.spread}
         )
     ]
@@ -1389,3 +1399,106 @@ def partner_key_revoke_view(request, programme_slug, key_uuid):
     partner_key_revoke(key=key, actor=request.user)
     messages.success(request, f"Revoked “{key.name}”: requests made with it are refused now.")
     return redirect("cohort:partner_keys", programme_slug=programme_slug)
+
+
+# --- personal data: a person's download, and staff's erasure (DESIGN §11) --------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def personal_data_view(request):
+    """Your data: what Pitwall holds about you, and a ZIP of all of it to download."""
+    from accounts.personal_data import exported_sections
+
+    problem = ""
+    if request.method == "POST":
+        # Building the ZIP reads every section and every evidence file: a few a day is plenty.
+        if ratelimit.consume(request, action="personal_data_export", key=str(request.user.uuid)):
+            archive, filename = person_data_export(user=request.user)
+            response = FileResponse(
+                archive, as_attachment=True, filename=filename, content_type="application/zip"
+            )
+            response["Cache-Control"] = "private, no-store"
+            return response
+        problem = "You have downloaded your data several times in the last hour. Try again later."
+    return TemplateResponse(
+        request,
+        "account/personal_data.html",
+        {"sections": exported_sections(), "problem": problem},
+        status=429 if problem else 200,
+    )
+
+
+def _person_in_programme_or_404(programme, person_uuid):
+    """A person with a role or a record in this programme; anyone else is a 404."""
+    people = get_user_model().objects.filter(uuid=person_uuid)
+    with scopes_disabled():
+        in_programme = (
+            Membership.objects.filter(programme=programme, user__uuid=person_uuid).exists()
+            or Fellow.objects.filter(programme=programme, user__uuid=person_uuid).exists()
+            or Mentor.objects.filter(programme=programme, user__uuid=person_uuid).exists()
+        )
+    if not in_programme:
+        raise Http404("No such person in this programme.")
+    return get_object_or_404(people)
+
+
+def _person_profile_url(programme, person):
+    fellow = Fellow.objects.filter(programme=programme, user=person).order_by("-id").first()
+    if fellow is not None:
+        return reverse(
+            "cohort:fellow", kwargs={"programme_slug": programme.slug, "fellow_uuid": fellow.uuid}
+        )
+    mentor = Mentor.objects.filter(programme=programme, user=person).first()
+    if mentor is not None:
+        return reverse(
+            "cohort:mentor", kwargs={"programme_slug": programme.slug, "mentor_uuid": mentor.uuid}
+        )
+    return reverse("cohort:members", kwargs={"programme_slug": programme.slug})
+
+
+@role_required(Role.STAFF)
+@require_http_methods(["GET", "POST"])
+def person_erase_view(request, programme_slug, person_uuid):
+    """Staff erase a person's data where UK GDPR requires it: a reason, and the person's
+    email typed to confirm. Refused, with the reason, when the person is also in a programme
+    the requester does not run, or is the requester."""
+    from accounts.personal_data import is_erased
+
+    programme = request.programme
+    person = _person_in_programme_or_404(programme, person_uuid)
+    problem = person_erasure_problem(subject=person, requester=request.user)
+    form = PersonEraseForm(request.POST or None, subject=person)
+    status = 200
+    if request.method == "POST" and not problem and not is_erased(person):
+        if form.is_valid():
+            try:
+                erasure = person_erase(
+                    subject=person,
+                    requester=request.user,
+                    reason=form.cleaned_data["reason"],
+                )
+            except ValidationError as error:
+                ensure_errors_shown(form, error)
+            else:
+                messages.success(
+                    request,
+                    f"The person's data has been erased. They are now shown as "
+                    f"{erasure.pseudonym} and can no longer sign in.",
+                )
+                return redirect("cohort:members", programme_slug=programme.slug)
+        status = 400
+    elif request.method == "POST":
+        status = 400 if problem else 200
+    return TemplateResponse(
+        request,
+        "cohort/person_erase.html",
+        {
+            "person": person,
+            "form": form,
+            "problem": problem,
+            "erased": is_erased(person),
+            "profile_url": _person_profile_url(programme, person),
+        },
+        status=status,
+    )

@@ -13,6 +13,9 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("", cohort_views.home, name="home"),
     path("admin/", admin.site.urls),
+    # A person's own data, across every programme (UK GDPR subject access): beside allauth's
+    # account pages, before them so allauth's patterns do not shadow it.
+    path("accounts/data/", cohort_views.personal_data_view, name="account_personal_data"),
     path("accounts/", include("allauth.urls")),
     path(
         "invitations/<str:token>/",

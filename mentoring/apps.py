@@ -10,3 +10,7 @@ class MentoringConfig(AppConfig):
         from .selectors import mentees_of, mentors_of
 
         register_mentor_lookups(mentors_of=mentors_of, mentees_of=mentees_of)
+
+        from . import personal_data
+
+        personal_data.register_all()

@@ -6,4 +6,9 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self):
-        from . import receivers  # noqa: F401 - connects the domain-event receivers
+        from . import (
+            personal_data,
+            receivers,  # noqa: F401 - connects the domain-event receivers
+        )
+
+        personal_data.register_all()

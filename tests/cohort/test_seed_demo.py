@@ -273,3 +273,38 @@ def test_seed_demo_has_a_forecast_at_every_stage():
         latest = runs.filter(scope="programme").order_by("-created_at").first()
         assert latest.ventures_count == inputs.filter(status="reviewed").count()
         assert latest.seed and latest.outputs["patients"]["p90"]
+
+
+def test_the_demo_fellow_downloads_their_data(client):
+    import json
+    import zipfile
+
+    client.post("/accounts/login/", {"login": "fellow@cep.example", "password": "pitwall-demo"})
+    page = client.get("/accounts/data/")
+    assert page.status_code == 200 and b"Download your data" in page.content
+    response = client.post("/accounts/data/")
+    assert response.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    data = json.loads(archive.read("data.json"))
+    assert data["sections"]["account"]["rows"][0]["email"] == "fellow@cep.example"
+    assert data["sections"]["mentor_meetings"]["rows"]
+    assert data["sections"]["development_plans"]["rows"][0]["objectives"]
+
+
+def test_the_demo_shows_a_former_fellow_erased_at_their_request(client):
+    from cohort.demo import ERASED_DEMO_UUID
+    from cohort.models import EqualityData
+
+    person = get_user_model().objects.get(uuid=ERASED_DEMO_UUID)
+    assert person.full_name == f"Erased person {ERASED_DEMO_UUID.hex[:8]}"
+    assert person.erased_at is not None and not person.is_active
+    with scopes_disabled():
+        event = AuditEvent.objects.get(programme__slug="accel", action="person.erased")
+        assert event.actor.email == "staff@accel.example"
+        assert event.target_label == person.full_name and event.changes["reason"]
+        fellow = Fellow.objects.get(user=person)
+        assert fellow.help_needed == ""
+        assert not EqualityData.objects.filter(fellow=fellow).exists()
+    client.post("/accounts/login/", {"login": "staff@accel.example", "password": "pitwall-demo"})
+    audit = client.get("/p/accel/audit/")
+    assert person.full_name.encode() in audit.content

@@ -387,6 +387,11 @@ SAMPLES: dict[str, Sample] = {
         make=lambda programme: MembershipFactory(programme=programme, role=Role.FELLOW).user.uuid,
         missing=uuid.uuid4,
     ),
+    # A fellow of the programme, whose data staff may erase.
+    "person_uuid": Sample(
+        make=lambda programme: FellowFactory(programme=programme).user.uuid,
+        missing=uuid.uuid4,
+    ),
     # A request to connect addressed to the programme's staff member (the owner).
     "connection_uuid": Sample(
         make=lambda programme: _connection(programme).uuid, missing=uuid.uuid4
@@ -489,6 +494,13 @@ RECORD_ROUTES = [
     for r in PROGRAMME_ROUTES
     if any(name not in SAMPLES or SAMPLES[name].names_a_record for name in r.record_kwargs)
 ]
+
+
+def _email_of(kwargs) -> str:
+    from django.contrib.auth import get_user_model
+
+    person = get_user_model().objects.filter(uuid=kwargs["person_uuid"]).first()
+    return person.email if person else ""
 
 
 def _in_days(days: int) -> str:
@@ -608,6 +620,12 @@ POST_PAYLOADS: dict[str, dict[str, Any] | Callable[[dict[str, Any]], dict[str, A
     },
     # A confirmation of a preview token that is not in the poster's session.
     "cohort:people_import": {"import_token": "not-a-preview-of-yours"},
+    # The whole form, the person's own address typed, so an erasure that got through would
+    # change programme A's rows.
+    "cohort:person_erase": lambda kwargs: {
+        "reason": "Intruder",
+        "confirm_email": _email_of(kwargs),
+    },
     "notifications:announcement_create": {
         "title": "Posted by an intruder",
         "body": "Let me in.",
@@ -726,6 +744,8 @@ ROUTE_ACCESS: dict[str, str] = {
     "cohort:mentor": MEMBERS,
     "cohort:my_profile": MEMBERS,
     "cohort:people_import_job": STAFF,
+    # Erasing a person's data: staff of every programme the person is in (the page says so).
+    "cohort:person_erase": STAFF,
     "cohort:recruitment": STAFF,
     "cohort:funnel": STAFF,
     "cohort:criterion_remove": STAFF,
@@ -899,6 +919,8 @@ NON_PROGRAMME_ROUTES: dict[str, str] = {
     "only creates an application in that call",
     "application_continue": "the secret token in the applicant's email is the credential; it "
     "shows and changes only that one application",
+    "account_personal_data": "the signed-in person's own data only: every exporter filters to "
+    "request.user (accounts.personal_data; tests/accounts/test_personal_data.py)",
     "notifications_unsubscribe": "a signed token is the credential; it only switches that "
     "person's optional emails of one kind to in-app",
     # allauth: the signed-in person's own account.

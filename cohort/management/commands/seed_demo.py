@@ -32,6 +32,13 @@ class Command(BaseCommand):
         ]:
             self.stdout.write(f"  {role:<30} {email}")
         self.stdout.write("Open http://127.0.0.1:8000/ and sign in.")
+        self.stdout.write(
+            "Anyone signed in downloads their own data at /accounts/data/ (Account, Your data)."
+        )
+        self.stdout.write(
+            "A former fellow of the accelerator was erased at their request: sign in as "
+            "staff@accel.example and open /p/accel/audit/, or see Users in the admin."
+        )
         self.stdout.write("")
         self.stdout.write("Partner API key (AstraZeneca in cep, every scope):")
         self.stdout.write(f"  {DEMO_API_KEY}")
