@@ -42,6 +42,7 @@ from .models import (
     TrainingArrangement,
 )
 from .services import application_express_interest, audit_log, fellow_enrol, mentor_enrol
+from .tasking import job_lock
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 5000
@@ -1087,10 +1088,16 @@ def people_import_queue(*, programme: Programme, state: dict, actor) -> PeopleIm
     return job
 
 
-def _claim(import_id: int) -> bool:
+def _claim(import_id: int, exclusive: bool | None) -> bool:
+    """Mark the job running. Holding its lock (see cohort.tasking.job_lock), a job still marked
+    running was left by a worker that died, and is taken again at once; without the lock
+    (SQLite) only once it is STALE_IMPORT old."""
+    if exclusive is False:
+        return False  # a live worker is running it
     now = timezone.now()
     claimable = models.Q(status=PeopleImport.Status.QUEUED) | models.Q(
-        status=PeopleImport.Status.RUNNING, started_at__lt=now - STALE_IMPORT
+        status=PeopleImport.Status.RUNNING,
+        **({} if exclusive else {"started_at__lt": now - STALE_IMPORT}),
     )
     return (
         PeopleImport.objects.filter(claimable, pk=import_id).update(
@@ -1102,12 +1109,26 @@ def _claim(import_id: int) -> bool:
 
 def people_import_run(*, import_id: int) -> tuple[PeopleImport | None, ImportPreview | None]:
     """Check the rows again and save them all, or none with the reasons. Returns the job and
-    the checked preview (with problems on its rows), or (None, None) if another run has it."""
-    if not _claim(import_id):
-        return None, None
+    the checked preview (with problems on its rows), or (None, None) if another run has it.
+    The rows and the job's outcome are saved in one transaction, so a worker killed at any
+    point leaves either nothing (and the redelivered task runs it again) or all of it."""
+    with job_lock("cohort.import", import_id) as exclusive:
+        if not _claim(import_id, exclusive):
+            return None, None
+        return _run_claimed(import_id)
+
+
+def _run_claimed(import_id: int) -> tuple[PeopleImport, ImportPreview]:
     job = PeopleImport.objects.select_related("programme", "created_by").get(pk=import_id)
     preview = import_preview_again(programme=job.programme, state=job.state)
     outcome = {"finished_at": timezone.now(), "state": {}}
+    with transaction.atomic():
+        _save_outcome(job, preview, outcome)
+    job.refresh_from_db()
+    return job, preview
+
+
+def _save_outcome(job: PeopleImport, preview: ImportPreview, outcome: dict) -> None:
     if not preview.is_valid:
         outcome.update(
             status=PeopleImport.Status.FAILED,
@@ -1137,5 +1158,3 @@ def people_import_run(*, import_id: int) -> tuple[PeopleImport | None, ImportPre
         for p in row.errors
     ] + [{"row": None, "column": p.column or "", "message": p.message} for p in preview.file_errors]
     PeopleImport.objects.filter(pk=job.pk).update(**outcome)
-    job.refresh_from_db()
-    return job, preview

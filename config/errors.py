@@ -1,5 +1,8 @@
-"""Error pages in the NHS.UK style. The 500 page renders without touching the database."""
+"""Error pages in the NHS.UK style. The 500 and 503 pages render without touching the database."""
 
+import sys
+
+from django.db import InterfaceError, OperationalError
 from django.template.loader import get_template
 from django.template.response import TemplateResponse
 from django.views.decorators.csrf import requires_csrf_token
@@ -35,9 +38,31 @@ def permission_denied(request, exception=None):
     return TemplateResponse(request, "403.html", {"reason": reason}, status=403).render()
 
 
-def server_error(request):
-    from django.http import HttpResponseServerError
+# How long a client (or a load balancer) is asked to wait before trying again.
+RETRY_AFTER_SECONDS = 30
 
+
+def _database_unavailable() -> bool:
+    """Django calls the 500 handler while it handles the exception, so it can be read here:
+    the database could not be reached, or dropped the connection (a restart, a failover)."""
+    error = sys.exc_info()[1]
+    return isinstance(error, (OperationalError, InterfaceError))
+
+
+def server_error(request):
+    from django.http import HttpResponse, HttpResponseServerError
+
+    if _database_unavailable():
+        # Not a fault in the page but a moment without the database: say so with 503 and
+        # Retry-After, which people, monitoring and load balancers read as "try again soon".
+        response = _api_error(
+            request,
+            503,
+            "unavailable",
+            "The service is unavailable for a moment. Try again shortly.",
+        ) or HttpResponse(get_template("503.html").render({}), status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     api = _api_error(request, 500, "server_error", "Something went wrong on our side.")
     if api is not None:
         return api

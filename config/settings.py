@@ -114,6 +114,13 @@ if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # A database that cannot be reached fails a request (and /readyz) within seconds
+        # instead of hanging it until the OS gives up; a persistent connection that broke
+        # (the server restarted) is noticed by the health check and replaced by itself.
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+            "connect_timeout", int(os.environ.get("PITWALL_DB_CONNECT_TIMEOUT", "5"))
+        )
 else:
     DATABASES = {
         "default": {
@@ -130,9 +137,12 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Redis down is survivable: the cache then finds and keeps nothing (config/cache.py).
+            "BACKEND": "config.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "pitwall",
+            # A Redis that does not answer costs a request a second, not a hang.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
         }
     }
 else:
@@ -249,6 +259,9 @@ ACCOUNT_RATE_LIMITS = {
     # Signing a meeting record or milestone re-checks the mentor's password or code: throttled
     # like a login, per person (keyed by their UUID; mentoring.views.meeting_sign_view).
     "sign_off": "10/m/key,30/h/key",
+    # A person's download of their own data (cohort.views.personal_data_view): building it
+    # reads every section and evidence file, so a few an hour per person (keyed by UUID).
+    "personal_data_export": "5/h/key",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Pitwall"

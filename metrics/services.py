@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from cohort.models import Cohort, Fellow, Programme
 from cohort.services import audit_log
+from cohort.tasking import job_lock
 from notifications.models import Kind
 from notifications.services import notify
 from notifications.webhooks import webhook_emit
@@ -365,11 +366,22 @@ def metric_run_request(*, programme: Programme, actor) -> MetricRun:
     return run
 
 
-def _claim_run(run: MetricRun) -> bool:
-    now = timezone.now()
-    claimable = Q(status=MetricRun.Status.QUEUED) | Q(
-        status=MetricRun.Status.RUNNING, started_at__lt=now - STALE_RUN
+def _claimable(model, now, exclusive: bool | None) -> Q:
+    """Which jobs of `model` (a MetricRun or a ProgrammeReport) may be claimed now. Holding the
+    job's lock (`exclusive`), one still marked running was left by a worker that died, so it is
+    taken again at once; without the lock (SQLite) only after STALE_RUN."""
+    if exclusive:
+        return Q(status__in=[model.Status.QUEUED, model.Status.RUNNING])
+    return Q(status=model.Status.QUEUED) | Q(
+        status=model.Status.RUNNING, started_at__lt=now - STALE_RUN
     )
+
+
+def _claim_run(run: MetricRun, exclusive: bool | None) -> bool:
+    if exclusive is False:
+        return False  # a live worker is computing it
+    now = timezone.now()
+    claimable = _claimable(MetricRun, now, exclusive)
     claimed = MetricRun.objects.filter(claimable, pk=run.pk).update(
         status=MetricRun.Status.RUNNING, started_at=now, steps_done=0
     )
@@ -387,13 +399,22 @@ def metric_snapshots_compute(
 
     Idempotent: the snapshots of a programme are replaced as a whole, in one transaction that
     holds the programme's row lock, so running twice (even at the same time) leaves one set of
-    figures, never duplicates. Progress is written as it goes for the page that shows it."""
+    figures, never duplicates. Progress is written as it goes for the page that shows it. A run
+    whose worker was killed is taken again by the redelivered task (see cohort.tasking.job_lock)
+    and, its figures never having been saved, computed once."""
     today = today or timezone.localdate()
     if run is None:
         run = MetricRun.objects.create(programme=programme, trigger=trigger)
-    if not _claim_run(run):
-        run.refresh_from_db()
-        return run
+    with job_lock("metrics.run", run.pk) as exclusive:
+        if not _claim_run(run, exclusive):
+            run.refresh_from_db()
+            return run
+        _compute_run(programme, run, today)
+    run.refresh_from_db()
+    return run
+
+
+def _compute_run(programme: Programme, run: MetricRun, today: date) -> None:
     MetricRun.objects.filter(pk=run.pk).update(steps_total=len(METRICS) + 1)
     try:
         cohorts = {
@@ -438,8 +459,6 @@ def metric_snapshots_compute(
             finished_at=timezone.now(),
             problem=f"{type(error).__name__}: {error}"[:2000],
         )
-    run.refresh_from_db()
-    return run
 
 
 def _snapshots(programme, run, cohorts, computed) -> list[MetricSnapshot]:
@@ -547,18 +566,22 @@ def report_request(*, programme: Programme, cohort: Cohort, actor) -> ProgrammeR
 
 def report_build(*, report: ProgrammeReport, today: date | None = None) -> ProgrammeReport:
     """Write the report's PDF, with progress for the page that waits for it. Safe to run
-    twice: a report already claimed or finished is left alone."""
+    twice: a report being written or finished is left alone, and one whose worker was killed
+    is written again by the redelivered task (see cohort.tasking.job_lock)."""
+    with job_lock("metrics.report", report.pk) as exclusive:
+        now = timezone.now()
+        claimed = exclusive is not False and ProgrammeReport.objects.filter(
+            _claimable(ProgrammeReport, now, exclusive), pk=report.pk
+        ).update(status=ProgrammeReport.Status.RUNNING, started_at=now, steps_done=0)
+        if claimed:
+            _write_report(report, today)
+    report.refresh_from_db()
+    return report
+
+
+def _write_report(report: ProgrammeReport, today: date | None) -> None:
     from .reports import render_report_pdf, report_context
 
-    now = timezone.now()
-    claimable = Q(status=ProgrammeReport.Status.QUEUED) | Q(
-        status=ProgrammeReport.Status.RUNNING, started_at__lt=now - STALE_RUN
-    )
-    if not ProgrammeReport.objects.filter(claimable, pk=report.pk).update(
-        status=ProgrammeReport.Status.RUNNING, started_at=now, steps_done=0
-    ):
-        report.refresh_from_db()
-        return report
     step = ProgrammeReport.objects.filter(pk=report.pk)
     try:
         step.update(steps_done=0, current_step="Gathering the figures and charts")
@@ -580,8 +603,6 @@ def report_build(*, report: ProgrammeReport, today: date | None = None) -> Progr
             finished_at=timezone.now(),
             problem=f"{type(error).__name__}: {error}"[:2000],
         )
-    report.refresh_from_db()
-    return report
 
 
 def report_downloaded(*, report: ProgrammeReport, actor) -> None:

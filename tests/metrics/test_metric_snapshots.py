@@ -2,6 +2,7 @@
 idempotent, with progress; the staff dashboard, a metric's page, the rows behind a figure and
 the targets, each reading snapshots in a fixed number of queries."""
 
+from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -95,15 +96,54 @@ def test_a_failed_job_keeps_the_old_figures_and_says_why(programme_a, fellow, mo
         assert MetricSnapshot.objects.filter(programme=programme_a, key="funding_raised").exists()
 
 
-def test_a_claimed_run_is_not_computed_twice(programme_a):
-    with scope(programme=programme_a):
-        run = MetricRun.objects.create(
-            programme=programme_a,
+@contextmanager
+def _a_live_worker_has(run):
+    """Another live worker is computing the run: on PostgreSQL its session holds the run's job
+    lock (cohort.tasking.job_lock); elsewhere its claim is recent (the lease)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    import psycopg
+
+    s = connection.settings_dict
+    other = psycopg.connect(
+        host=s["HOST"] or "127.0.0.1",
+        port=s["PORT"] or 5432,
+        user=s["USER"],
+        password=s["PASSWORD"] or None,
+        dbname=s["NAME"],
+        autocommit=True,
+    )
+    try:
+        name = f"pitwall.job:metrics.run:{run.pk}"
+        other.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", [name])
+        yield
+    finally:
+        other.close()
+
+
+def _running_run(programme):
+    with scope(programme=programme):
+        return MetricRun.objects.create(
+            programme=programme,
             trigger=MetricRun.Trigger.ON_DEMAND,
             status=MetricRun.Status.RUNNING,
             started_at=timezone.now(),
         )
-    assert _compute(programme_a, run=run).status == MetricRun.Status.RUNNING
+
+
+def test_a_claimed_run_is_not_computed_twice(programme_a):
+    run = _running_run(programme_a)
+    with _a_live_worker_has(run):
+        assert _compute(programme_a, run=run).status == MetricRun.Status.RUNNING
+
+
+@pytest.mark.postgresql
+def test_a_run_left_running_by_a_dead_worker_is_computed_at_once(programme_a):
+    """Nobody holds its lock, so the worker that claimed it has died (the lock goes with the
+    session): the redelivered task computes it without waiting for the lease to run out."""
+    run = _running_run(programme_a)
+    assert _compute(programme_a, run=run).status == MetricRun.Status.DONE
 
 
 def test_staff_ask_for_figures_and_see_the_progress_page(
