@@ -338,13 +338,15 @@ def per_metric_job(programme, today) -> dict[str, float]:
     return timings
 
 
-def time_get(client, path: str, requests: int) -> dict:
-    """GET `path` `requests` times after one warm-up: p50, p95 and the query counts seen."""
+def time_get(client, path: str, requests: int, warmup: int = 1) -> dict:
+    """GET `path` `requests` times after `warmup` unmeasured requests: p50, p95, the query
+    counts seen and the size of the response body (bytes, of the last response)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    assert client.get(path).status_code == 200, path  # warm: templates and caches
-    times, queries = [], set()
+    for _ in range(warmup):  # warm: templates and caches
+        assert client.get(path).status_code == 200, path
+    times, queries, size = [], set(), 0
     for _ in range(requests):
         with CaptureQueriesContext(connection) as captured:
             started = time.perf_counter()
@@ -352,12 +354,14 @@ def time_get(client, path: str, requests: int) -> dict:
             times.append(time.perf_counter() - started)
         assert response.status_code == 200, (path, response.status_code)
         queries.add(len(captured))
+        size = len(response.content)
     times.sort()
     return {
         "path": path,
         "p50": statistics.median(times),
         "p95": times[max(0, round(0.95 * len(times)) - 1)],
         "queries": sorted(queries),
+        "bytes": size,
     }
 
 

@@ -237,6 +237,11 @@ class Meeting(models.Model):
                 name="meeting_signed_has_digest",
             ),
         ]
+        indexes = [
+            # The staff home page counts the records waiting (submitted, returned) across the
+            # programme: without it, a scan of every meeting (issue #9's benchmark).
+            models.Index(fields=["programme", "status"], name="meeting_programme_status"),
+        ]
 
     def __str__(self):
         return f"Meeting {self.number}: {self.mentorship}"

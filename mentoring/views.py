@@ -398,7 +398,14 @@ def _relations(request, mentorship) -> set[str]:
     return relations
 
 
-MENTORSHIP_RELATED = ["cohort", "fellow__user", "mentor__user", "mentor__organisation"]
+# The cohort's programme too: its meeting windows read programme.meetings_per_year, which
+# would otherwise cost a query per cohort (a mentor's mentees span several cohorts).
+MENTORSHIP_RELATED = [
+    "cohort__programme",
+    "fellow__user",
+    "mentor__user",
+    "mentor__organisation",
+]
 
 
 def _mentorship_or_404(request, mentorship_uuid):

@@ -58,13 +58,20 @@ def staff_upcoming_events(context):
     request = context["request"]
     programme = request.programme
     now = timezone.now()
-    events = event_counts(
-        Event.objects.filter(programme=programme)
-        .exclude(status=Event.Status.CANCELLED)
-        .select_related("programme")
-    )
-    upcoming = list(events.filter(ends_at__gt=now).order_by("starts_at")[:6])
-    recent = list(events.filter(ends_at__lte=now).order_by("-starts_at")[:3])
+    events = Event.objects.filter(programme=programme).exclude(status=Event.Status.CANCELLED)
+
+    def counted(chosen, order, limit):
+        # Pick the few events first, then count their registrations: counting every event's
+        # before taking the first few read all of a large programme's registrations.
+        ids = chosen.order_by(order, "pk").values("pk")[:limit]
+        return list(
+            event_counts(events.filter(pk__in=ids).select_related("programme")).order_by(
+                order, "pk"
+            )
+        )
+
+    upcoming = counted(events.filter(ends_at__gt=now), "starts_at", 6)
+    recent = counted(events.filter(ends_at__lte=now), "-starts_at", 3)
     return {"upcoming": upcoming, "recent": recent, "programme": programme}
 
 

@@ -36,7 +36,9 @@ def home_mentorships(context, as_role: str):
             )
         mentorships = list(mentorships)
         for m in mentorships:
-            pdp = getattr(m.fellow, "pdp", None)
+            # A fellow's own card does not show it (her plan has its own card): it cost her
+            # home page a query per objective.
+            pdp = getattr(m.fellow, "pdp", None) if as_role == "mentor" else None
             m.fulfilment = fulfilment(list(pdp.objectives.all())) if pdp else None
         # The year's meetings of each, read for all of them at once.
         for m, row in zip(mentorships, mentorship_rows(mentorships), strict=True):

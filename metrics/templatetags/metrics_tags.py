@@ -2,7 +2,8 @@
 outside metrics imports it: DESIGN §3)."""
 
 from django import template
-from django.db.models import Count, Q
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from cohort.models import Role
@@ -25,14 +26,7 @@ def home_outcomes(context, fellow=None):
     fellow = fellow or fellow_for_user(programme=programme, user=request.user)
     if fellow is None:
         return {"fellow": None}
-    counts = {
-        slug: kind.model.objects.filter(programme=programme, fellow=fellow).aggregate(
-            verified=Count("pk", filter=Q(status=OutcomeStatus.VERIFIED)),
-            waiting=Count("pk", filter=Q(status=OutcomeStatus.REPORTED)),
-            returned=Count("pk", filter=Q(status=OutcomeStatus.REJECTED)),
-        )
-        for slug, kind in OUTCOME_KINDS.items()
-    }
+    counts = _outcome_counts(programme, fellow)
     due = outcome_update_due(fellow=fellow)
     return {
         "fellow": fellow,
@@ -41,6 +35,42 @@ def home_outcomes(context, fellow=None):
         "returned": sum(c["returned"] for c in counts.values()),
         "due_label": quarter_label(due) if due else "",
     }
+
+
+STATES = {
+    "verified": OutcomeStatus.VERIFIED,
+    "waiting": OutcomeStatus.REPORTED,
+    "returned": OutcomeStatus.REJECTED,
+}
+
+
+def _outcome_counts(programme, fellow) -> dict[str, dict[str, int]]:
+    """{kind slug: {verified, waiting, returned}} of one fellow's records, in one query (a
+    count per kind and state, each a subquery) rather than one query per kind."""
+    from cohort.models import Fellow
+
+    def counted(model, status):
+        rows = (
+            model.objects.filter(programme=programme, fellow=OuterRef("pk"), status=status)
+            .order_by()
+            .values("fellow")
+            .annotate(n=Count("pk"))
+            .values("n")[:1]
+        )
+        return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
+
+    row = (
+        Fellow.objects.filter(programme=programme, pk=fellow.pk)
+        .values(
+            **{
+                f"{slug}_{state}": counted(kind.model, status)
+                for slug, kind in OUTCOME_KINDS.items()
+                for state, status in STATES.items()
+            }
+        )
+        .get()
+    )
+    return {slug: {state: row[f"{slug}_{state}"] for state in STATES} for slug in OUTCOME_KINDS}
 
 
 @register.inclusion_tag("metrics/includes/staff_outcomes.html", takes_context=True)
