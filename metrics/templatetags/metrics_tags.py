@@ -2,8 +2,7 @@
 outside metrics imports it: DESIGN §3)."""
 
 from django import template
-from django.db.models import Count, IntegerField, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from cohort.models import Role
@@ -37,40 +36,18 @@ def home_outcomes(context, fellow=None):
     }
 
 
-STATES = {
-    "verified": OutcomeStatus.VERIFIED,
-    "waiting": OutcomeStatus.REPORTED,
-    "returned": OutcomeStatus.REJECTED,
-}
-
-
 def _outcome_counts(programme, fellow) -> dict[str, dict[str, int]]:
-    """{kind slug: {verified, waiting, returned}} of one fellow's records, in one query (a
-    count per kind and state, each a subquery) rather than one query per kind."""
-    from cohort.models import Fellow
-
-    def counted(model, status):
-        rows = (
-            model.objects.filter(programme=programme, fellow=OuterRef("pk"), status=status)
-            .order_by()
-            .values("fellow")
-            .annotate(n=Count("pk"))
-            .values("n")[:1]
+    """{kind slug: {verified, waiting, returned}} of one fellow's records: one small query per
+    kind. (One query of fifteen subqueries was tried for issue #9's benchmark: the ORM took
+    longer to build it than the five round trips take, 25 ms against 10.)"""
+    return {
+        slug: kind.model.objects.filter(programme=programme, fellow=fellow).aggregate(
+            verified=Count("pk", filter=Q(status=OutcomeStatus.VERIFIED)),
+            waiting=Count("pk", filter=Q(status=OutcomeStatus.REPORTED)),
+            returned=Count("pk", filter=Q(status=OutcomeStatus.REJECTED)),
         )
-        return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
-
-    row = (
-        Fellow.objects.filter(programme=programme, pk=fellow.pk)
-        .values(
-            **{
-                f"{slug}_{state}": counted(kind.model, status)
-                for slug, kind in OUTCOME_KINDS.items()
-                for state, status in STATES.items()
-            }
-        )
-        .get()
-    )
-    return {slug: {state: row[f"{slug}_{state}"] for state in STATES} for slug in OUTCOME_KINDS}
+        for slug, kind in OUTCOME_KINDS.items()
+    }
 
 
 @register.inclusion_tag("metrics/includes/staff_outcomes.html", takes_context=True)
