@@ -54,6 +54,7 @@ def mentorship_rows(mentorships, *, today=None) -> list[dict]:
             today=today,
         )
         states = [r["state"] for r in schedule]
+        submitted = [r["meeting"] for r in schedule if r["state"] == "submitted"]
         rows.append(
             {
                 "mentorship": mentorship,
@@ -63,7 +64,10 @@ def mentorship_rows(mentorships, *, today=None) -> list[dict]:
                 "returned": states.count("returned"),
                 "overdue": states.count("overdue"),
                 "next": next((r for r in schedule if r["is_next"]), None),
-                "waiting": [r["meeting"] for r in schedule if r["state"] == "submitted"],
+                # Only a running mentorship's records can be signed off; one sent before the
+                # mentorship ended stays as it is until staff decide what to do with it.
+                "waiting": submitted if mentorship.is_active else [],
+                "unsigned_at_end": [] if mentorship.is_active else submitted,
             }
         )
     return rows

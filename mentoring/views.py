@@ -760,11 +760,22 @@ def meeting_submit_view(request, programme_slug, meeting_uuid):
     return _back_to(meeting)
 
 
+# A mentorship that has ended keeps its records as they are: a bookmarked or stale link to
+# sign one off or return it gets this, not a bare "permission denied".
+ENDED_MENTORSHIP = (
+    "This mentorship has ended, so its records stay as they are and can no longer be signed "
+    "off or returned. Contact the programme team if a record still needs your sign-off."
+)
+
+
 @require_POST
 def meeting_return_view(request, programme_slug, meeting_uuid):
     meeting, relations = _meeting_or_404(request, meeting_uuid)
     if MENTOR not in relations:
         raise PermissionDenied("Only the fellow's mentor returns this record.")
+    if not meeting.mentorship.is_active:
+        messages.info(request, ENDED_MENTORSHIP)
+        return _back_to(meeting)
     form = ReturnForm(request.POST)
     if form.is_valid():
         try:
@@ -795,6 +806,9 @@ def meeting_sign_view(request, programme_slug, meeting_uuid):
     meeting, relations = _meeting_or_404(request, meeting_uuid)
     if MENTOR not in relations:
         raise PermissionDenied("Only the fellow's mentor signs off this record.")
+    if not meeting.mentorship.is_active:
+        messages.info(request, ENDED_MENTORSHIP)
+        return _back_to(meeting)
     if meeting.status != Meeting.Status.SUBMITTED:
         messages.info(
             request,

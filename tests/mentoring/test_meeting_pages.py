@@ -331,3 +331,36 @@ def test_adding_a_milestone_does_not_make_open_text_stale(client_for, journey):
         record_post(opened, discussion="Still mine"),
     )
     assert saved.status_code == 302 and fresh(meeting).discussion == "Still mine"
+
+
+def test_a_record_left_waiting_when_the_mentorship_ended_is_not_offered_for_sign_off(
+    client_for, journey, mentorship
+):
+    """Found by the load benchmark: the mentees page offered "Sign off meeting 1" for a
+    mentorship that had ended, and signing answered a bare 403. Now the page says why it
+    cannot be signed and a stale link to sign or return it explains instead of refusing."""
+    meeting = journey.draft(1)
+    journey.submit(meeting)
+    with scopes_disabled():
+        type(mentorship).objects.filter(pk=mentorship.pk).update(ended_on=days_ago(1))
+    mentor = client_for(journey.mentor)
+
+    mentees = mentor.get(url("mentees")).text
+    assert "Sign off meeting 1" not in mentees
+    assert "was sent to you before the mentorship ended and can no longer be signed off" in mentees
+    assert "waiting for your sign-off" not in mentees
+
+    sign = url("meeting_sign", meeting_uuid=meeting.uuid)
+    for response in (
+        mentor.get(sign, follow=True),
+        mentor.post(sign, {"secret": PASSWORD}, follow=True),
+        mentor.post(
+            url("meeting_return", meeting_uuid=meeting.uuid), {"comments": "Fix"}, follow=True
+        ),
+    ):
+        assert response.status_code == 200
+        assert response.redirect_chain[-1][0] == url("meeting", meeting_uuid=meeting.uuid)
+        assert "This mentorship has ended, so its records stay as they are" in response.text
+    assert fresh(meeting).status == Meeting.Status.SUBMITTED
+    with scopes_disabled():
+        assert not SignOff.objects.exists()
