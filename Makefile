@@ -69,8 +69,13 @@ worker: install ## A Celery worker (needs REDIS_URL)
 beat: install ## Celery beat, the scheduler (needs REDIS_URL)
 	$(UV) run --frozen celery -A config beat --loglevel=INFO
 
+# pages and load need PostgreSQL (DATABASE_URL for pages; load makes its own database on
+# PITWALL_BENCH_POSTGRES, default postgres://postgres@127.0.0.1:5432) and Redis
+# (PITWALL_BENCH_REDIS, default redis://127.0.0.1:6379/7); locust comes from uv.lock.
 bench: migrate ## Run the benchmarks (results in benchmarks/results/)
 	$(UV) run --frozen python -m benchmarks.matching
 	$(UV) run --frozen python -m benchmarks.forecast
 	$(UV) run --frozen python -m benchmarks.metrics
 	$(UV) run --frozen python -m benchmarks.api
+	$(UV) run --frozen python -m benchmarks.pages
+	$(UV) run --frozen python -m benchmarks.load
