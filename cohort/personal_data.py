@@ -11,6 +11,7 @@ from django.db.models import Q
 from accounts.personal_data import Erasure, keep, not_personal, register, row
 
 from .models import (
+    FELLOW_PROFILE_FIELDS,
     Application,
     AuditEvent,
     EqualityData,
@@ -23,6 +24,7 @@ from .models import (
     Review,
     Venture,
 )
+from .services import APPLICANT_FIELDS
 
 
 def _programme(obj) -> str:
@@ -64,22 +66,12 @@ def erase_invitations(erasure: Erasure):
     erasure.tally("invitations", changed)
 
 
+# What the fellow maintains, plus what staff set (cohort, profession).
 FELLOW_FIELDS = [
     ("programme", _programme),
     ("cohort", lambda f: f.cohort.name),
     "profession",
-    "grade",
-    "specialty",
-    "employer",
-    "region",
-    "training_arrangement",
-    "ltft_percent",
-    "arrangement_starts_on",
-    "arrangement_ends_on",
-    "is_returner",
-    "consent_to_share",
-    "interests",
-    "help_needed",
+    *FELLOW_PROFILE_FIELDS,
 ]
 
 
@@ -183,14 +175,7 @@ def export_applications(user):
             [
                 ("programme", _programme),
                 ("cohort", lambda a: a.call.cohort.name),
-                "email",
-                "full_name",
-                "profession",
-                "grade",
-                "specialty",
-                "employer",
-                "region",
-                "idea",
+                *APPLICANT_FIELDS,
                 "answers",
                 "status",
                 "expressed_at",
