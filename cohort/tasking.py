@@ -38,6 +38,12 @@ class ProgrammeTask(DjangoTask):
             return super().__call__(*args, **kwargs)
 
 
+def job_lock_name(kind: str, pk: int) -> str:
+    """The advisory lock's name for background job (kind, pk); other sessions (tests, an
+    operator in psql) take the same lock with pg_advisory_lock(hashtextextended(name, 0))."""
+    return f"pitwall.job:{kind}:{pk}"
+
+
 @contextmanager
 def job_lock(kind: str, pk: int) -> Iterator[bool | None]:
     """Who may run background job (kind, pk) now.
@@ -54,7 +60,7 @@ def job_lock(kind: str, pk: int) -> Iterator[bool | None]:
     if connection.vendor != "postgresql":
         yield None
         return
-    name = f"pitwall.job:{kind}:{pk}"
+    name = job_lock_name(kind, pk)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", [name])
         held = bool(cursor.fetchone()[0])

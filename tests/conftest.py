@@ -7,6 +7,7 @@ without it, and an outsider from another programme.
 import os
 
 import pytest
+from django.db import connection
 from django_scopes import scopes_disabled
 
 from cohort.models import Role
@@ -31,6 +32,26 @@ def skip_or_fail(reason: str):
     if REQUIRE_ALL:
         pytest.fail(f"{reason} (PITWALL_REQUIRE_ALL_SUITES=1 forbids skipping)")
     pytest.skip(reason)
+
+
+def postgres_test_database_url() -> str:
+    """The test database's URL, for processes and sessions of a test's own (a Celery worker, a
+    second connection holding a lock): PostgreSQL only, SQLite's file is not shared."""
+    if connection.vendor != "postgresql":
+        skip_or_fail("this test needs DATABASE_URL on PostgreSQL")
+    s = connection.settings_dict
+    auth = s["USER"] or "postgres"
+    if s.get("PASSWORD"):
+        auth += f":{s['PASSWORD']}"
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def another_database_session():
+    """A second PostgreSQL session beside the test's own, in autocommit: what another worker
+    would hold. The caller closes it."""
+    import psycopg
+
+    return psycopg.connect(postgres_test_database_url(), autocommit=True)
 
 
 @pytest.fixture(autouse=True)

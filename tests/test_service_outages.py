@@ -10,11 +10,12 @@ import json
 import logging
 
 import pytest
-from django.db import OperationalError, connection
+from django.db import OperationalError
 from django.test import RequestFactory
 
 from config.cache import ResilientRedisCache
 from config.errors import server_error
+from tests.conftest import another_database_session
 
 pytestmark = pytest.mark.django_db
 
@@ -74,25 +75,16 @@ def test_other_errors_still_get_the_500_page_and_the_api_its_json():
 
 @pytest.mark.postgresql
 def test_a_jobs_lock_is_held_by_one_session_and_let_go_after():
-    import psycopg
+    from cohort.tasking import job_lock, job_lock_name
 
-    from cohort.tasking import job_lock
-
-    s = connection.settings_dict
-    other = psycopg.connect(
-        host=s["HOST"] or "127.0.0.1",
-        port=s["PORT"] or 5432,
-        user=s["USER"],
-        password=s["PASSWORD"] or None,
-        dbname=s["NAME"],
-        autocommit=True,
-    )
-    key = "SELECT pg_try_advisory_lock(hashtextextended('pitwall.job:metrics.run:7', 0))"
+    other = another_database_session()
+    key = "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))"
+    name = [job_lock_name("metrics.run", 7)]
     try:
         with job_lock("metrics.run", 7) as held:
             assert held is True
-            assert other.execute(key).fetchone()[0] is False  # busy for everyone else
-        assert other.execute(key).fetchone()[0] is True  # let go
+            assert other.execute(key, name).fetchone()[0] is False  # busy for everyone else
+        assert other.execute(key, name).fetchone()[0] is True  # let go
         with job_lock("metrics.run", 7) as held:
             assert held is False  # now the other session has it
     finally:

@@ -23,22 +23,12 @@ import pytest
 import redis
 from django.db import connection
 
-from tests.conftest import skip_or_fail
+from tests.conftest import postgres_test_database_url, skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[2]
 FILE_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 SLOW_FILE_BACKEND = "tests.integration.mail_backends.SlowFileBackend"
 EMAIL_SEPARATOR = b"\n" + b"-" * 79 + b"\n"
-
-
-def _database_url_for_worker() -> str:
-    if connection.vendor != "postgresql":
-        skip_or_fail("the worker integration tests need DATABASE_URL on PostgreSQL")
-    s = connection.settings_dict
-    auth = s["USER"] or "postgres"
-    if s.get("PASSWORD"):
-        auth += f":{s['PASSWORD']}"
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
 def wait_for(predicate, *, timeout=60, interval=0.2, message="condition"):
@@ -230,7 +220,7 @@ def start_worker(*, directory: Path, queue: str, redis_url: str, name="worker", 
     mail_dir.mkdir(parents=True, exist_ok=True)
     full_env = {
         **os.environ,
-        "DATABASE_URL": _database_url_for_worker(),
+        "DATABASE_URL": postgres_test_database_url(),
         "REDIS_URL": redis_url,
         "PITWALL_CELERY_QUEUE": queue,
         "EMAIL_BACKEND": FILE_BACKEND,
@@ -324,7 +314,7 @@ def holding_lock(sql: str, params=()):
     This is how a test catches a task in the middle of its work without a hook in the code."""
     import psycopg
 
-    lock = psycopg.connect(_database_url_for_worker(), autocommit=False)
+    lock = psycopg.connect(postgres_test_database_url(), autocommit=False)
     try:
         lock.execute(sql, params)
         yield lock.info.backend_pid
@@ -448,7 +438,7 @@ def _postgres_bindir() -> Path | None:
 @pytest.fixture
 def private_postgres(transactional_db):
     """A stopped-and-startable PostgreSQL cluster of the test's own, initialised and running."""
-    _database_url_for_worker()  # PostgreSQL only
+    postgres_test_database_url()  # PostgreSQL only
     bindir = _postgres_bindir()
     if bindir is None:
         skip_or_fail("PostgreSQL's server binaries (initdb, pg_ctl) are not installed")

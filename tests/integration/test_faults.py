@@ -42,6 +42,7 @@ from metrics.models import (
 from metrics.services import metric_run_request, report_request
 from notifications.models import Kind, Notification, OutboxMessage
 from notifications.tasks import digest_send_daily, outbox_sweep
+from tests.conftest import postgres_test_database_url
 from tests.factories import (
     PASSWORD,
     CohortFactory,
@@ -57,7 +58,6 @@ from tests.mentoring.conftest import Journey
 from tests.metrics.test_forecast_runs import reviewed_venture
 
 from .conftest import (
-    _database_url_for_worker,
     blocked_behind,
     holding_lock,
     sent_emails,
@@ -548,7 +548,7 @@ def test_the_app_rides_out_a_postgresql_restart(
     cookie = f"sessionid={client.cookies['sessionid'].value}"
     with scopes_disabled():
         message = OutboxMessageFactory(programme=programme_a, to_email=fellow_a.email)
-    private_postgres.load("pitwall", _database_url_for_worker())
+    private_postgres.load("pitwall", postgres_test_database_url())
     app.wait_until_up()
     worker.wait_until_ready()
     page = f"/p/{programme_a.slug}/"

@@ -14,11 +14,13 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from cohort.models import AuditEvent, Cohort, Fellow
+from cohort.tasking import job_lock_name
 from metrics.definitions import METRICS
 from metrics.models import FundingRecord, MetricRun, MetricSnapshot, MetricTarget, OutcomeStatus
 from metrics.selectors import Year, prospective
 from metrics.services import metric_snapshots_compute
 
+from ..conftest import another_database_session
 from ..factories import CohortFactory, FellowFactory
 
 pytestmark = pytest.mark.django_db
@@ -103,19 +105,9 @@ def _a_live_worker_has(run):
     if connection.vendor != "postgresql":
         yield
         return
-    import psycopg
-
-    s = connection.settings_dict
-    other = psycopg.connect(
-        host=s["HOST"] or "127.0.0.1",
-        port=s["PORT"] or 5432,
-        user=s["USER"],
-        password=s["PASSWORD"] or None,
-        dbname=s["NAME"],
-        autocommit=True,
-    )
+    other = another_database_session()
     try:
-        name = f"pitwall.job:metrics.run:{run.pk}"
+        name = job_lock_name("metrics.run", run.pk)
         other.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", [name])
         yield
     finally:
