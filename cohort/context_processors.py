@@ -16,6 +16,8 @@ def programme(request):
         "current_role": getattr(request, "role", None),
         "current_roles": roles,
         "is_programme_staff": Role.STAFF in roles,
-        # Evaluated lazily: only pages that draw the switcher pay its one query.
-        "user_programmes": SimpleLazyObject(lambda: user_programmes(user=user)),
+        # A programme's pages have it from the middleware already; elsewhere it is evaluated
+        # lazily, so only pages that draw the switcher pay its one query.
+        "user_programmes": getattr(request, "user_programmes", None)
+        or SimpleLazyObject(lambda: user_programmes(user=user)),
     }

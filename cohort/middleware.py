@@ -9,8 +9,8 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django_scopes import scope, scopes_disabled
 
-from .models import ROLE_PRECEDENCE, Membership, Programme, Role
-from .selectors import member_roles
+from .models import ROLE_PRECEDENCE, Membership, Role
+from .selectors import user_programmes
 
 PROGRAMME_PATH = re.compile(r"^/p/(?P<slug>[^/]+)/")
 ADMIN_PATH = "/admin/"
@@ -40,13 +40,17 @@ class ProgrammeMiddleware:
             return self.get_response(request)
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        programme = Programme.objects.filter(slug=match["slug"]).first()
-        if programme is None:
+        # One query answers both questions, and the header's programme switcher reuses it:
+        # the person's programmes with their roles, this one among them or not.
+        request.user_programmes = user_programmes(user=request.user)
+        here = next(
+            (e for e in request.user_programmes if e["programme"].slug == match["slug"]), None
+        )
+        if here is None:
             raise Http404("No programme here.")
+        programme = here["programme"]
         with scope(programme=programme):
-            roles = member_roles(programme=programme, user=request.user)
-            if not roles:
-                raise Http404("No programme here.")
+            roles = here["roles"]
             request.programme = programme
             request.roles = frozenset(roles)
             request.role = next(r for r in ROLE_PRECEDENCE if r in roles)

@@ -100,6 +100,35 @@ def test_root_lets_a_person_in_several_programmes_choose(client_for, programme_a
     assert "Switch programme" in client.get(f"/p/{programme_a.slug}/").content.decode()
 
 
+def test_the_programme_the_roles_and_the_switcher_cost_one_query(
+    client_for, programme_a, programme_b
+):
+    """Every programme page starts by finding the programme, the person's roles there and
+    their other programmes for the header: one query of their memberships answers all three
+    (issue #9's fellow home benchmark counted three)."""
+    person = UserFactory(email="two-roles@example.org")
+    MembershipFactory(programme=programme_a, user=person, role=Role.MENTOR)
+    MembershipFactory(programme=programme_a, user=person, role=Role.STAFF)
+    MembershipFactory(programme=programme_b, user=person, role=Role.FELLOW)
+    client = client_for(person)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(f"/p/{programme_a.slug}/notifications/")
+    assert response.status_code == 200
+    assert "Switch programme" in response.content.decode()
+    assert response.wsgi_request.roles == {Role.MENTOR, Role.STAFF}
+    assert response.wsgi_request.role == Role.STAFF
+    sql = [q["sql"] for q in ctx.captured_queries]
+    by_slug = [s for s in sql if '"cohort_programme"."slug" =' in s]
+    roles_alone = [s for s in sql if s.startswith('SELECT "cohort_membership"."role" AS "role"')]
+    switcher = [
+        s
+        for s in sql
+        if f'"cohort_membership"."user_id" = {person.pk} ORDER BY "cohort_programme"."name"' in s
+    ]
+    assert by_slug == [] and roles_alone == []
+    assert len(switcher) == 1, "\n\n".join(switcher)
+
+
 def test_a_person_with_no_programme_is_told_how_to_join(client_for, db):
     response = client_for(UserFactory()).get("/")
     assert response.status_code == 200
