@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, Q, prefetch_related_objects
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import pluralize
@@ -285,6 +285,8 @@ def _fellow_home(request, programme):
     peers = 0
     if fellow is not None:
         peers = Fellow.objects.filter(programme=programme, cohort=fellow.cohort).count() - 1
+        # Read once for the cards that show them (forecast inputs, recommendations).
+        prefetch_related_objects([fellow], "ventures")
     staff_contacts = membership_list(programme=programme, role=Role.STAFF)[:3]
     return TemplateResponse(
         request,

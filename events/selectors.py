@@ -414,10 +414,11 @@ def rank(recommendations: list[Recommendation]) -> list[Recommendation]:
 
 
 def fellow_facts(fellow: Fellow) -> FellowFacts:
-    """Everything a recommendation needs about a fellow: two queries (ventures, plan)."""
+    """Everything a recommendation needs about a fellow: two queries (ventures, plan), one
+    when the fellow's ventures were prefetched."""
     ventures = tuple(
         VentureFacts(name=v.name, stage=v.stage, sector=v.sector)
-        for v in fellow.ventures.order_by("created_at", "id")
+        for v in sorted(fellow.ventures.all(), key=lambda v: (v.created_at, v.pk))
     )
     plan_topics = []
     objectives = (
@@ -446,15 +447,22 @@ def recommended_opportunities(
     first, each with why. A fixed number of queries however many opportunities there are."""
     today = today or timezone.localdate()
     facts = fellow_facts(fellow)
-    applied = OpportunityInterest.objects.filter(
-        opportunity=OuterRef("pk"), user_id=fellow.user_id, applied_at__isnull=False
-    )
-    candidates = with_interest(
-        Opportunity.objects.filter(programme=programme)
-        .filter(Opportunity.open_q(today))
-        .filter(~Exists(applied)),
-        user=fellow.user_id,
-    ).select_related("organisation")
+    # The person's own bookmarks and applications (a handful) in one plain query, matched
+    # here: on the home page this is cheaper than with_interest's three subqueries per row.
+    mine = {
+        i.opportunity_id: i
+        for i in OpportunityInterest.objects.filter(programme=programme, user_id=fellow.user_id)
+    }
+    candidates = []
+    open_now = Opportunity.objects.filter(programme=programme).filter(Opportunity.open_q(today))
+    for opportunity in open_now.select_related("organisation"):
+        interest = mine.get(opportunity.pk)
+        if interest is not None and interest.applied_at is not None:
+            continue
+        opportunity.my_bookmarked_at = interest.bookmarked_at if interest else None
+        opportunity.my_applied_at = None
+        opportunity.my_note = interest.note if interest else None
+        candidates.append(opportunity)
     found = [score_opportunity(o, facts, today=today) for o in candidates]
     ranked = rank([r for r in found if r is not None])
     return ranked[:limit] if limit else ranked

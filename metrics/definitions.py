@@ -398,9 +398,9 @@ def _pdp_rows(programme, cohort, start, end, today):
 def meeting_slots(programme: Programme, today: date, cohort: Cohort | None = None, fellow_ids=None):
     """Every meeting due so far (a mentorship's meeting whose window has closed), with the
     date of the meeting held for it, if any: (mentorship id, cohort id, number, opens, closes,
-    held on or None). Plain values, not model instances: a programme of 13,000 fellows has
-    some 50,000 of them, and building objects was most of the job's time. For one cohort,
-    or only the mentorships of `fellow_ids`, when given."""
+    held on or None, fellow id). Plain values, not model instances: a programme of 13,000
+    fellows has some 50,000 of them, and building objects was most of the job's time. For one
+    cohort, or only the mentorships of `fellow_ids`, when given."""
     from mentoring.models import Meeting, Mentorship
     from mentoring.selectors import windows_by_cohort
 
@@ -421,14 +421,16 @@ def meeting_slots(programme: Programme, today: date, cohort: Cohort | None = Non
             programme=programme, mentorship__in=mentorships, status__in=held, held_on__isnull=False
         ).values_list("mentorship_id", "number", "held_on")
     }
-    rows = mentorships.order_by().values_list("id", "cohort_id", "started_on", "ended_on")
-    for pk, cohort_id, started_on, ended_on in rows:
+    rows = mentorships.order_by().values_list(
+        "id", "cohort_id", "started_on", "ended_on", "fellow_id"
+    )
+    for pk, cohort_id, started_on, ended_on, fellow_id in rows:
         for number, (opens, closes) in windows[cohort_id]:
             if closes >= today or started_on > closes:
                 continue
             if ended_on and ended_on < closes:
                 continue
-            yield pk, cohort_id, number, opens, closes, held_on.get((pk, number))
+            yield pk, cohort_id, number, opens, closes, held_on.get((pk, number)), fellow_id
 
 
 def _on_time(opens, closes, held_on) -> bool:
@@ -438,7 +440,9 @@ def _on_time(opens, closes, held_on) -> bool:
 def _meetings_compute(programme, today):
     yield from _by_cohort(
         (cohort_id, closes, None, int(_on_time(opens, closes, held_on)), 1)
-        for _pk, cohort_id, _number, opens, closes, held_on in meeting_slots(programme, today)
+        for _pk, cohort_id, _number, opens, closes, held_on, _fellow in meeting_slots(
+            programme, today
+        )
     )
 
 
@@ -464,7 +468,7 @@ def _meetings_rows(programme, cohort, start, end, today):
             "held_on": held_on,
             "on_time": _on_time(opens, closes, held_on),
         }
-        for pk, _cohort, number, opens, closes, held_on in sorted(
+        for pk, _cohort, number, opens, closes, held_on, _fellow in sorted(
             slots, key=lambda s: (s[4], s[0], s[2])
         )
     ]

@@ -748,8 +748,9 @@ def share_label(share: float | None) -> str:
 
 
 def forecast_input_status_by_venture(*, programme: Programme, fellow) -> list[dict]:
-    """Each of the fellow's ventures with its inputs (or None), in two queries."""
-    ventures = list(Venture.objects.filter(programme=programme, fellow=fellow).order_by("name"))
+    """Each of the fellow's ventures with its inputs (or None), in two queries (one when the
+    fellow's ventures were prefetched)."""
+    ventures = sorted(fellow.ventures.all(), key=lambda v: (v.name, v.pk))
     records = {
         r.venture_id: r
         for r in ForecastInput.objects.filter(programme=programme, venture__in=ventures)

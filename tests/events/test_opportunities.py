@@ -34,7 +34,7 @@ from events.services import (
 from pdp.models import CompetencyDomain
 from pdp.services import objective_save, pdp_for_fellow
 
-from ..factories import OpportunityFactory, OrganisationFactory, VentureFactory
+from ..factories import FellowFactory, OpportunityFactory, OrganisationFactory, VentureFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -674,6 +674,25 @@ def test_the_fellows_home_page_recommends_with_reasons(client_for, fellow, progr
     assert "For ventures at the pilot stage — WardWatch is" in home.text
     assert "Closes in 3 days" in home.text
     assert "See all opportunities" in home.text
+
+
+def test_the_home_page_marks_her_own_bookmarks_only(client_for, fellow, programme_a):
+    mine = _opportunity(programme_a, title="Pilot fund", stages=["pilot"], deadline=in_days(3))
+    theirs = _opportunity(programme_a, title="Scale fund", stages=["pilot"], deadline=in_days(9))
+    with scopes_disabled():
+        another = FellowFactory(programme=programme_a, cohort=fellow.cohort).user
+    with scope(programme=programme_a):
+        opportunity_bookmark(opportunity=mine, user=fellow.user)
+        opportunity_bookmark(opportunity=theirs, user=another)
+        found = recommended_opportunities(programme=programme_a, fellow=fellow)
+    assert [(r.opportunity.title, bool(r.opportunity.my_bookmarked_at)) for r in found] == [
+        ("Pilot fund", True),
+        ("Scale fund", False),
+    ]
+    home = client_for(fellow.user).get(
+        reverse("cohort:home", kwargs={"programme_slug": programme_a.slug})
+    )
+    assert home.text.count("Bookmarked</strong>") == 1
 
 
 def test_the_home_page_says_so_when_nothing_matches(client_for, fellow, programme_a):
