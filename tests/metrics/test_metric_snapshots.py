@@ -251,6 +251,10 @@ def test_a_figure_drills_down_to_the_rows_behind_it(client, programme_a, staff_a
     detail = client.get(_url("metric", programme_a, key="funding_raised")).content.decode()
     rows_url = _url("metric_rows", programme_a, key="funding_raised")
     assert rows_url in detail
+    # The quarter's figure links to exactly that quarter's rows.
+    q_start = day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
+    q_end = (q_start + timedelta(days=100)).replace(day=1) - timedelta(days=1)
+    assert f'href="{rows_url}?start={q_start}&amp;end={q_end}">£4,200' in detail
     start = day.replace(day=1)
     page = client.get(rows_url, {"start": start.isoformat(), "cohort": fellow.cohort.uuid})
     body = page.content.decode()
