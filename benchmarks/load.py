@@ -189,7 +189,7 @@ def prepare(fellows: int, work: Path) -> dict:
             )
             .values("mentorship__mentor__user")
             .annotate(n=Count("id"))
-            .order_by("-n", "mentorship__mentor__user")[:10]
+            .order_by("-n", "mentorship__mentor__user")[:40]
         )
         mentor_users = list(
             user_model.objects.filter(pk__in=[w["mentorship__mentor__user"] for w in waiting])
@@ -657,7 +657,8 @@ def run_load(args, work: Path, port: int, plan: dict) -> tuple[str, bool]:
         "Mix (locust weights): fellows 40 (home, PDP, meetings, events, directory, "
         "notifications, opportunities; register for an event or cancel, report funding, add an "
         "action to a PDP objective), mentors 5 (home, mentees, sign off a waiting meeting of "
-        "a mentorship under way with their password), staff 3 (home, dashboard, people, "
+        "a mentorship under way with their password, going on as the next of 40 mentors "
+        "once one has none left), staff 3 (home, dashboard, people, "
         "verify an outcome from their share of the queue), partners 2 (API lists). Writes go "
         "through the real forms with CSRF tokens; a form error, any status other than the "
         "expected one or a redirect without the confirmation message counts as an error.",
