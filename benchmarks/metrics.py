@@ -338,31 +338,37 @@ def per_metric_job(programme, today) -> dict[str, float]:
     return timings
 
 
-def time_get(client, path: str, requests: int, warmup: int = 1) -> dict:
-    """GET `path` `requests` times after `warmup` unmeasured requests: p50, p95, the query
-    counts seen and the size of the response body (bytes, of the last response)."""
+def timed_get(client, path: str) -> tuple[float, int, int]:
+    """One GET of `path`, which must answer 200: (seconds, queries, bytes of the body)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    for _ in range(warmup):  # warm: templates and caches
-        assert client.get(path).status_code == 200, path
-    times, queries, size = [], set(), 0
-    for _ in range(requests):
-        with CaptureQueriesContext(connection) as captured:
-            started = time.perf_counter()
-            response = client.get(path)
-            times.append(time.perf_counter() - started)
-        assert response.status_code == 200, (path, response.status_code)
-        queries.add(len(captured))
-        size = len(response.content)
-    times.sort()
+    with CaptureQueriesContext(connection) as captured:
+        started = time.perf_counter()
+        response = client.get(path)
+        seconds = time.perf_counter() - started
+    assert response.status_code == 200, (path, response.status_code)
+    return seconds, len(captured), len(response.content)
+
+
+def timing_summary(path: str, samples: list[tuple[float, int, int]]) -> dict:
+    """p50 and p95 of timed_get samples, every query count seen, the last body's size."""
+    times = sorted(seconds for seconds, _, _ in samples)
     return {
         "path": path,
         "p50": statistics.median(times),
         "p95": times[max(0, round(0.95 * len(times)) - 1)],
-        "queries": sorted(queries),
-        "bytes": size,
+        "queries": sorted({queries for _, queries, _ in samples}),
+        "bytes": samples[-1][2],
     }
+
+
+def time_get(client, path: str, requests: int, warmup: int = 1) -> dict:
+    """GET `path` `requests` times after `warmup` unmeasured requests: p50, p95, the query
+    counts seen and the size of the response body (bytes, of the last response)."""
+    for _ in range(warmup):  # warm: templates and caches
+        timed_get(client, path)
+    return timing_summary(path, [timed_get(client, path) for _ in range(requests)])
 
 
 def time_pages(client, programme, requests: int) -> list[dict]:

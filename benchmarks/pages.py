@@ -8,8 +8,9 @@ opportunities, a fellow's notifications), computes the metric snapshots and give
 programme a partner key. Then, for each programme, signs in as the people who use each page —
 a fellow of the cohort under way who has a mentor, meetings and a PDP; her mentor; a member of
 staff; a partner's API key — and requests each page through the whole middleware stack with
-the Django test client (server time, no network): warm-up requests, then R measured ones,
-giving p50, p95, the queries per request and the size of the answer. A trivial view
+the Django test client (server time, no network): warm-up requests, then R measured rounds
+of one request to each page in turn (so that the shared machine's slow minutes fall on every
+page alike), giving p50, p95, the queries per request and the size of the answer. A trivial view
 (`HttpResponse("ok")`, `benchmarks/urls.py`) is measured in the same run and signed in the
 same way, and each page's p50 is shown as a multiple of it.
 
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from .metrics import Rollback, machine, time_get
+from .metrics import Rollback, machine, timed_get, timing_summary
 from .synthetic import setup_django
 
 TARGET_P95 = 0.150
@@ -191,7 +192,11 @@ def unthrottle() -> None:
 
 def measure(who: Persona, requests: int, warmup: int = 2) -> list[dict]:
     """Every page of PAGES for one programme, and the trivial view first: a list of
-    time_get results with a `label`. Call inside override_settings(ROOT_URLCONF=...)."""
+    timing_summary results with a `label`. Call inside override_settings(ROOT_URLCONF=...).
+
+    The requests go round the pages in turn (one request to each page per round), so that a
+    slow minute of this shared machine falls on every page alike instead of on whichever page
+    happened to be measured then."""
     from django.test import Client
 
     from .urls import TRIVIAL_PATH
@@ -200,17 +205,20 @@ def measure(who: Persona, requests: int, warmup: int = 2) -> list[dict]:
     for role in ("fellow", "mentor", "staff"):
         clients[role] = Client()
         clients[role].force_login(getattr(who, role))
-    results = [{"label": TRIVIAL, **time_get(clients["fellow"], TRIVIAL_PATH, requests, warmup)}]
-    for page in PAGES:
-        path = page.path.format(**who.values)
-        results.append(
-            {
-                "label": page.label,
-                "role": page.role,
-                **time_get(clients[page.role], path, requests, warmup),
-            }
-        )
-    return results
+    targets = [(TRIVIAL, "fellow", TRIVIAL_PATH)] + [
+        (page.label, page.role, page.path.format(**who.values)) for page in PAGES
+    ]
+    for _ in range(warmup):  # warm: templates and caches
+        for _label, role, path in targets:
+            timed_get(clients[role], path)
+    samples: list[list] = [[] for _ in targets]
+    for _ in range(requests):
+        for (_label, role, path), seen in zip(targets, samples, strict=True):
+            seen.append(timed_get(clients[role], path))
+    return [
+        {"label": label, "role": role, **timing_summary(path, seen)}
+        for (label, role, path), seen in zip(targets, samples, strict=True)
+    ]
 
 
 def prepare(built, today: date) -> dict[str, Persona]:
@@ -284,7 +292,9 @@ def render(out: dict, args) -> tuple[str, bool]:
         "",
         out["built"].summary(),
         "",
-        f"Each page: {args.requests} requests after 2 unmeasured ones, through the whole "
+        f"Each page: {args.requests} requests after 2 unmeasured ones, taken in rounds of one "
+        "request to each page in turn (a slow minute of the machine falls on every page alike), "
+        "through the whole "
         "middleware stack with the Django test client (server time, no network), signed in as "
         "the person who uses it (the fellow of the cohort under way with the most meetings, her "
         "mentor, a member of staff, or a partner's API key). Queries are per request (every "
