@@ -40,6 +40,9 @@ class Page:
     label: str
     role: str  # fellow, mentor, staff, partner
     path: str  # formatted with Persona.values: {slug}, {mentorship}, {meeting}, {event}...
+    # Forget the fellow's kept figures (metrics.personal_figures) before each request: the
+    # page as she first sees it after one of her records changed.
+    cold: bool = False
 
 
 # The pages people open most: a fellow's day (her home page, PDP, meetings, events, the
@@ -48,6 +51,7 @@ class Page:
 # partners' systems poll.
 PAGES = [
     Page("fellow home", "fellow", "/p/{slug}/"),
+    Page("fellow home, her figures recomputed", "fellow", "/p/{slug}/", cold=True),
     Page("fellow's PDP", "fellow", "/p/{slug}/pdp/"),
     # /meetings/ redirects a fellow to her year's page: measured where she lands.
     Page("fellow's meetings (her year)", "fellow", "/p/{slug}/mentorships/{mentorship}/meetings/"),
@@ -198,26 +202,40 @@ def measure(who: Persona, requests: int, warmup: int = 2) -> list[dict]:
     slow minute of this shared machine falls on every page alike instead of on whichever page
     happened to be measured then."""
     from django.test import Client
+    from django_scopes import scopes_disabled
+
+    from cohort.models import Fellow
+    from metrics.personal_figures import forget_fellows
 
     from .urls import TRIVIAL_PATH
 
+    with scopes_disabled():
+        her = Fellow.objects.select_related("programme").get(
+            user=who.fellow, programme__slug=who.values["slug"]
+        )
     clients = {"partner": Client(HTTP_AUTHORIZATION=f"Api-Key {who.api_key}")}
     for role in ("fellow", "mentor", "staff"):
         clients[role] = Client()
         clients[role].force_login(getattr(who, role))
-    targets = [(TRIVIAL, "fellow", TRIVIAL_PATH)] + [
-        (page.label, page.role, page.path.format(**who.values)) for page in PAGES
+    targets = [(TRIVIAL, "fellow", TRIVIAL_PATH, False)] + [
+        (page.label, page.role, page.path.format(**who.values), page.cold) for page in PAGES
     ]
+
+    def timed(role, path, cold):
+        if cold:
+            forget_fellows(her.programme.uuid, [her.pk])
+        return timed_get(clients[role], path)
+
     for _ in range(warmup):  # warm: templates and caches
-        for _label, role, path in targets:
-            timed_get(clients[role], path)
+        for _label, role, path, cold in targets:
+            timed(role, path, cold)
     samples: list[list] = [[] for _ in targets]
     for _ in range(requests):
-        for (_label, role, path), seen in zip(targets, samples, strict=True):
-            seen.append(timed_get(clients[role], path))
+        for (_label, role, path, cold), seen in zip(targets, samples, strict=True):
+            seen.append(timed(role, path, cold))
     return [
         {"label": label, "role": role, **timing_summary(path, seen)}
-        for (label, role, path), seen in zip(targets, samples, strict=True)
+        for (label, role, path, _cold), seen in zip(targets, samples, strict=True)
     ]
 
 

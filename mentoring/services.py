@@ -32,6 +32,7 @@ from .models import (
     MilestoneReview,
     SignOff,
 )
+from .signals import fellow_records_changed
 
 
 def mentor_places(*, programme, cohort=None, mentor_ids=None) -> dict[int, dict]:
@@ -297,6 +298,10 @@ def matching_publish(*, cohort: Cohort, actor) -> list[Mentorship]:
             ]
         )
         MatchPair.objects.filter(pk__in=[p.pk for p in pairs]).delete()
+        # bulk_create sends no post_save: the newly matched fellows now have meetings due.
+        fellow_records_changed.send(
+            sender=Mentorship, programme_id=programme.pk, fellow_ids=[p.fellow_id for p in pairs]
+        )
         link = reverse("mentoring:mentorships", kwargs={"programme_slug": programme.slug})
         for pair in pairs:
             organisation = pair.mentor.organisation
@@ -739,6 +744,16 @@ def _bump(model, obj, *, version: int, values: dict) -> int:
     return version + 1
 
 
+def _records_changed(meeting_or_milestone) -> None:
+    """Tell whoever keeps figures derived from a fellow's meetings and milestones (metrics)
+    that a conditional UPDATE, which sends no post_save, changed one."""
+    fellow_records_changed.send(
+        sender=type(meeting_or_milestone),
+        programme_id=meeting_or_milestone.programme_id,
+        fellow_ids=[meeting_or_milestone.mentorship.fellow_id],
+    )
+
+
 def meeting_fields_for(meeting: Meeting, party: str) -> list[str]:
     """The fields of the record this party writes: the shared account (date, format,
     discussion) and their own voice — the fellow's reflection is the fellow's, the mentor's
@@ -773,6 +788,7 @@ def meeting_save(*, meeting: Meeting, actor, data: dict, version: int) -> Meetin
             version=version,
             values={**changed, "updated_at": now, "updated_by": actor},
         )
+        _records_changed(meeting)
         audit_log(
             programme=meeting.programme,
             actor=actor,
@@ -965,6 +981,7 @@ def meeting_submit(*, meeting: Meeting, actor, now=None) -> Meeting:
             updated_at=now,
             updated_by=actor,
         )
+        _records_changed(meeting)
         audit_log(
             programme=meeting.programme,
             actor=actor,
@@ -1017,6 +1034,7 @@ def meeting_return(*, meeting: Meeting, actor, comments: str, now=None) -> Meeti
             updated_at=now,
             updated_by=actor,
         )
+        _records_changed(meeting)
         audit_log(
             programme=meeting.programme,
             actor=actor,
@@ -1087,6 +1105,7 @@ def milestone_refresh(milestones) -> None:
             current_due_on=deferred,
             confirmed_at=live.signed_at if live else None,
         )
+        _records_changed(milestone)
 
 
 def _milestone_sign(*, milestone: Milestone, review: MilestoneReview, actor, method, when):
@@ -1183,6 +1202,7 @@ def meeting_sign_as(
             updated_at=now,
             updated_by=actor,
         )
+        _records_changed(meeting)
         sign_off = SignOff.objects.create(
             programme=meeting.programme,
             kind=SignOff.Kind.MEETING,
@@ -1322,6 +1342,7 @@ def meeting_reopen(*, meeting: Meeting, actor, reason: str) -> Meeting:
             updated_at=now,
             updated_by=actor,
         )
+        _records_changed(meeting)
         milestone_refresh(Milestone.objects.filter(reviews__meeting=meeting).distinct())
         audit_log(
             programme=meeting.programme,

@@ -5,6 +5,7 @@ class MetricsConfig(AppConfig):
     name = "metrics"
 
     def ready(self):
-        from . import personal_data
+        from . import personal_data, personal_figures
 
         personal_data.register_all()
+        personal_figures.connect()

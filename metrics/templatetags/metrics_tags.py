@@ -11,7 +11,8 @@ from cohort.selectors import fellow_for_user
 from ..charts import fan_chart
 from ..definitions import METRICS
 from ..models import OutcomeStatus
-from ..selectors import PERSONAL_METRICS, cohort_summary, people_figures, waiting_counts
+from ..personal_figures import cached_people_figures
+from ..selectors import PERSONAL_METRICS, cohort_summary, waiting_counts
 from ..services import OUTCOME_KINDS, outcome_update_due, quarter_label
 
 register = template.Library()
@@ -146,7 +147,7 @@ def home_figures(context, fellow=None):
     fellow = fellow or fellow_for_user(programme=programme, user=request.user)
     if fellow is None:
         return {"rows": []}
-    mine = people_figures(programme, [fellow], timezone.localdate())[fellow.pk]
+    mine = cached_people_figures(programme, [fellow], timezone.localdate())[fellow.pk]
     cohort = cohort_summary(programme, fellow.cohort)
     return {
         "rows": [(mine[key], cohort.get(key)) for key in PERSONAL_METRICS],
@@ -169,7 +170,7 @@ def mentee_figures(context):
         .select_related("fellow__user")
         .order_by("fellow__user__full_name")
     ]
-    figures = people_figures(programme, fellows, timezone.localdate())
+    figures = cached_people_figures(programme, fellows, timezone.localdate())
     return {
         "metrics": [METRICS[key] for key in PERSONAL_METRICS],
         "rows": [(f, [figures[f.pk][key] for key in PERSONAL_METRICS]) for f in fellows],

@@ -1,0 +1,190 @@
+"""A fellow's own figures are kept in the cache between visits (metrics.personal_figures): the
+second visit to her home page reads none of her records, and every change to a record they are
+made of — whoever makes it — shows at her next visit. Each test warms the cache, makes one
+change that moves a figure, and asserts that the kept figures are the freshly computed ones."""
+
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+from django_scopes import scope, scopes_disabled
+
+from cohort.models import Fellow
+from events.models import Registration
+from mentoring.models import Connection
+from metrics.models import FundingRecord, OutcomeStatus
+from metrics.personal_figures import cached_people_figures
+from metrics.selectors import people_figures
+from metrics.services import outcome_report, outcome_verify
+from pdp.models import PDP, CompetencyDomain, Objective
+
+from ..factories import EventFactory, FellowFactory, RegistrationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def fellow(programme_a, fellow_a):
+    with scopes_disabled():
+        return Fellow.objects.select_related("user", "programme", "cohort").get(user=fellow_a)
+
+
+def _sums(figures):
+    return {key: (f.numerator, f.denominator) for key, f in figures.items()}
+
+
+def kept_and_fresh(fellow):
+    """Her figures as the pages read them (kept), and computed afresh from the database."""
+    programme, today = fellow.programme, timezone.localdate()
+    with scope(programme=programme):
+        kept = cached_people_figures(programme, [fellow], today)[fellow.pk]
+        fresh = people_figures(programme, [fellow], today)[fellow.pk]
+    return _sums(kept), _sums(fresh)
+
+
+def assert_seen_at_once(fellow, change, key):
+    """`change` moves her `key` figure, and the kept figures show it at once."""
+    before, _ = kept_and_fresh(fellow)  # warms the cache
+    change()
+    kept, fresh = kept_and_fresh(fellow)
+    assert fresh[key] != before[key], "the change should move the figure"
+    assert kept == fresh
+
+
+def _past_event(programme, days_ago=3):
+    starts = timezone.now() - timedelta(days=days_ago)
+    return EventFactory(programme=programme, starts_at=starts, ends_at=starts + timedelta(hours=1))
+
+
+def test_a_verified_outcome_shows_at_once(fellow, staff_a):
+    data = {
+        "kind": "grant",
+        "amount": Decimal("25000"),
+        "source": "SBRI Healthcare",
+        "received_on": timezone.localdate() - timedelta(days=10),
+        "evidence": "Award letter",
+    }
+    with scope(programme=fellow.programme):
+        record = outcome_report(fellow=fellow, kind="funding", data=data, actor=fellow.user)
+
+    def verify():
+        with scope(programme=fellow.programme):
+            outcome_verify(record=record, actor=staff_a)
+
+    assert_seen_at_once(fellow, verify, "funding_raised")
+
+
+def test_a_record_deleted_in_the_admin_shows_at_once(fellow):
+    with scopes_disabled():
+        record = FundingRecord.objects.create(
+            programme=fellow.programme,
+            fellow=fellow,
+            status=OutcomeStatus.VERIFIED,
+            kind="grant",
+            amount=Decimal("1000"),
+            source="A trust",
+            received_on=timezone.localdate() - timedelta(days=5),
+            evidence="x",
+        )
+    assert_seen_at_once(fellow, record.delete, "funding_raised")
+
+
+def test_attendance_shows_at_once(fellow):
+    registration = RegistrationFactory(
+        event=_past_event(fellow.programme), user=fellow.user, status="registered"
+    )
+
+    def attended():
+        registration.status = Registration.Status.ATTENDED
+        registration.save()
+
+    assert_seen_at_once(fellow, attended, "events_attended")
+
+
+def test_an_event_moved_to_next_week_shows_for_everyone_registered(fellow):
+    event = _past_event(fellow.programme)
+    RegistrationFactory(event=event, user=fellow.user, status="attended")
+
+    def moved():
+        event.starts_at = timezone.now() + timedelta(days=7)
+        event.ends_at = event.starts_at + timedelta(hours=1)
+        event.save()
+
+    assert_seen_at_once(fellow, moved, "events_attended")
+
+
+def test_an_accepted_connection_shows_at_once_for_both(fellow):
+    other = FellowFactory(programme=fellow.programme, cohort=fellow.cohort)
+    with scopes_disabled():
+        request = Connection.objects.create(
+            programme=fellow.programme, requester=other.user, addressee=fellow.user
+        )
+
+    def accepted():
+        request.status = Connection.Status.ACCEPTED
+        request.responded_at = timezone.now()
+        request.save()
+
+    kept_and_fresh(other)  # she asked: her figures are kept too
+    assert_seen_at_once(fellow, accepted, "new_connections")
+    kept, fresh = kept_and_fresh(other)
+    assert kept == fresh and fresh["new_connections"] == (1, 0)
+
+
+def test_an_objective_achieved_shows_at_once(fellow):
+    with scopes_disabled():
+        pdp = PDP.objects.create(programme=fellow.programme, fellow=fellow)
+        objective = Objective.objects.create(
+            programme=fellow.programme,
+            pdp=pdp,
+            domain=CompetencyDomain.objects.create(programme=fellow.programme, name="Leading"),
+            title="Lead a team",
+            measure="A team of three",
+            target_date=timezone.localdate() - timedelta(days=1),
+        )
+
+    def achieved():
+        objective.status = Objective.Status.ACHIEVED
+        objective.save()
+
+    assert_seen_at_once(fellow, achieved, "pdp_fulfilment")
+
+
+def test_the_next_day_computes_afresh(fellow):
+    """The figures count what had happened by today: tomorrow's visit must not reuse today's."""
+    programme, today = fellow.programme, timezone.localdate()
+    noon = timezone.make_aware(datetime.combine(today + timedelta(days=1), time(12)))
+    tomorrow_event = EventFactory(
+        programme=programme, starts_at=noon, ends_at=noon + timedelta(hours=1)
+    )
+    RegistrationFactory(event=tomorrow_event, user=fellow.user, status="attended")
+    with scope(programme=programme):
+        now = cached_people_figures(programme, [fellow], today)[fellow.pk]
+        then = cached_people_figures(programme, [fellow], today + timedelta(days=1))[fellow.pk]
+    assert now["events_attended"].denominator + 1 == then["events_attended"].denominator
+
+
+def test_the_second_visit_reads_none_of_her_records_and_shows_the_same(client, fellow):
+    client.force_login(fellow.user)
+    url = reverse("cohort:home", kwargs={"programme_slug": fellow.programme.slug})
+
+    def visit():
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(url)
+        assert page.status_code == 200
+        return page.content.decode(), [q["sql"] for q in queries.captured_queries]
+
+    def figures_card(page):
+        start = page.index("Your figures")
+        return page[start : page.index("</table>", start)]
+
+    first, first_queries = visit()
+    second, second_queries = visit()
+    assert figures_card(second) == figures_card(first)
+    assert any("metrics_fundingrecord" in sql and "SUM" in sql for sql in first_queries)
+    assert not any("metrics_fundingrecord" in sql and "SUM" in sql for sql in second_queries)
+    assert len(second_queries) < len(first_queries)
