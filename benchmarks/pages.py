@@ -204,15 +204,15 @@ def measure(who: Persona, requests: int, warmup: int = 2) -> list[dict]:
     from django.test import Client
     from django_scopes import scopes_disabled
 
-    from cohort.models import Fellow
+    from cohort.models import Programme
+    from cohort.selectors import fellow_for_user
     from metrics.personal_figures import forget_fellows
 
     from .urls import TRIVIAL_PATH
 
     with scopes_disabled():
-        her = Fellow.objects.select_related("programme").get(
-            user=who.fellow, programme__slug=who.values["slug"]
-        )
+        programme = Programme.objects.get(slug=who.values["slug"])
+        her = fellow_for_user(programme=programme, user=who.fellow)  # as her home page does
     clients = {"partner": Client(HTTP_AUTHORIZATION=f"Api-Key {who.api_key}")}
     for role in ("fellow", "mentor", "staff"):
         clients[role] = Client()
@@ -223,7 +223,7 @@ def measure(who: Persona, requests: int, warmup: int = 2) -> list[dict]:
 
     def timed(role, path, cold):
         if cold:
-            forget_fellows(her.programme.uuid, [her.pk])
+            forget_fellows(programme.uuid, [her.pk])
         return timed_get(clients[role], path)
 
     for _ in range(warmup):  # warm: templates and caches
