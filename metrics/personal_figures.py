@@ -1,12 +1,13 @@
 """A fellow's own figures ("Your figures" on her home page, and each mentee's on her mentor's
-home), kept in the cache between visits.
+home), and the counts of her outcome records by kind and status (her home's outcomes card),
+kept in the cache between visits.
 
 `selectors.people_figures` costs a dozen queries, a quarter of the fellow home's time, and its
 answer changes only when one of the records it is made of changes, or the day does. So each
 fellow's figures are kept for FIGURES_TIMEOUT under a key that names the day, her *version*
 and her programme's *generation*:
 
-- a change to one of her records (a registration, a connection, a verified outcome, her PDP's
+- a change to one of her records (a registration, a connection, an outcome record, her PDP's
   objectives, her mentorship, meetings and milestones) gives her a new version;
 - a change that can move many fellows' figures at once (an event's date or status, a cohort's
   meeting windows or dates, the programme's settings) gives the programme a new generation;
@@ -35,6 +36,7 @@ from datetime import date
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from cohort.models import Cohort, Fellow, Programme
@@ -44,8 +46,14 @@ from mentoring.signals import fellow_records_changed
 from pdp.models import PDP, Objective
 
 from .definitions import METRICS, ZERO
-from .models import FundingRecord, PartnershipRecord, PatientReachRecord
-from .selectors import PERSONAL_METRICS, Figure, people_figures
+from .models import (
+    CompanyRecord,
+    FundingRecord,
+    JobsRecord,
+    PartnershipRecord,
+    PatientReachRecord,
+)
+from .selectors import PERSONAL_METRICS, Figure, outcome_counts, people_figures
 
 # How long a fellow's figures are kept: the backstop if a change ever went unheard.
 FIGURES_TIMEOUT = 10 * 60
@@ -61,43 +69,57 @@ def _version_key(programme_uuid, fellow_id: int) -> str:
     return f"figures:version:{programme_uuid}:{fellow_id}"
 
 
-def cached_people_figures(
-    programme: Programme, fellows, today: date
-) -> dict[int, dict[str, Figure]]:
-    """people_figures(), from the cache for the fellows whose figures are kept and computed
-    in one batch for the others: two cache reads, and the queries only when one is missing."""
-    fellows = list(fellows)
-    if not fellows:
-        return {}
+def _kept(programme: Programme, fellows, today: date, name: str, compute) -> dict[int, object]:
+    """{fellow id: value} of what `compute(fellows)` makes ({fellow id: plain data}), from the
+    cache for the fellows whose value is kept under their current marks and computed in one
+    batch for the others: two cache reads, and the queries only when one is missing."""
     generation_key = _generation_key(programme.uuid)
     version_keys = {f.pk: _version_key(programme.uuid, f.pk) for f in fellows}
     marks = cache.get_many([generation_key, *version_keys.values()])
     generation = marks.get(generation_key, UNMARKED)
     value_keys = {
-        pk: f"figures:{programme.uuid}:{generation}:{pk}:{marks.get(key, UNMARKED)}:{today}"
+        pk: f"{name}:{programme.uuid}:{generation}:{pk}:{marks.get(key, UNMARKED)}:{today}"
         for pk, key in version_keys.items()
     }
     kept = cache.get_many(list(value_keys.values()))
-    figures, missing = {}, []
-    for fellow in fellows:
-        sums = kept.get(value_keys[fellow.pk])
-        if sums is None:
-            missing.append(fellow)
-        else:
-            figures[fellow.pk] = {
-                key: Figure(METRICS[key], *sums.get(key, (ZERO, ZERO))) for key in PERSONAL_METRICS
-            }
+    values = {pk: kept[key] for pk, key in value_keys.items() if key in kept}
+    missing = [f for f in fellows if f.pk not in values]
     if missing:
-        fresh = people_figures(programme, missing, today)
-        figures.update(fresh)
-        cache.set_many(
-            {
-                value_keys[pk]: {key: (f.numerator, f.denominator) for key, f in mine.items()}
-                for pk, mine in fresh.items()
-            },
-            FIGURES_TIMEOUT,
-        )
-    return figures
+        fresh = compute(missing)
+        cache.set_many({value_keys[pk]: value for pk, value in fresh.items()}, FIGURES_TIMEOUT)
+        values.update(fresh)
+    return values
+
+
+def cached_people_figures(
+    programme: Programme, fellows, today: date
+) -> dict[int, dict[str, Figure]]:
+    """people_figures() of these fellows, kept between visits."""
+    fellows = list(fellows)
+    if not fellows:
+        return {}
+
+    def sums_of(missing):
+        return {
+            pk: {key: (f.numerator, f.denominator) for key, f in mine.items()}
+            for pk, mine in people_figures(programme, missing, today).items()
+        }
+
+    kept = _kept(programme, fellows, today, "figures", sums_of)
+    return {
+        pk: {key: Figure(METRICS[key], *sums.get(key, (ZERO, ZERO))) for key in PERSONAL_METRICS}
+        for pk, sums in kept.items()
+    }
+
+
+def cached_outcome_counts(programme: Programme, fellow) -> dict[str, dict[str, int]]:
+    """Her outcome records by kind and status (her home page's outcomes card), kept between
+    visits: five queries saved on every visit after the first."""
+
+    def counts_of(missing):
+        return outcome_counts(programme=programme, fellows=missing)
+
+    return _kept(programme, [fellow], timezone.localdate(), "outcomes", counts_of)[fellow.pk]
 
 
 def _replace_marks(keys: list[str]) -> None:
@@ -150,6 +172,8 @@ FELLOWS_OF = {
     FundingRecord: lambda r: [r.fellow_id],
     PartnershipRecord: lambda r: [r.fellow_id],
     PatientReachRecord: lambda r: [r.fellow_id],
+    CompanyRecord: lambda r: [r.fellow_id],  # her outcome counts
+    JobsRecord: lambda r: [r.fellow_id],
     PDP: lambda p: [p.fellow_id],
     Objective: lambda o: list(PDP.objects.filter(pk=o.pdp_id).values_list("fellow_id", flat=True)),
     Mentorship: lambda m: [m.fellow_id],

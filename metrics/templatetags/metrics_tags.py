@@ -2,7 +2,6 @@
 outside metrics imports it: DESIGN §3)."""
 
 from django import template
-from django.db.models import Count, Q
 from django.utils import timezone
 
 from cohort.models import Role
@@ -10,8 +9,7 @@ from cohort.selectors import fellow_for_user
 
 from ..charts import fan_chart
 from ..definitions import METRICS
-from ..models import OutcomeStatus
-from ..personal_figures import cached_people_figures
+from ..personal_figures import cached_outcome_counts, cached_people_figures
 from ..selectors import PERSONAL_METRICS, cohort_summary, waiting_counts
 from ..services import OUTCOME_KINDS, outcome_update_due, quarter_label
 
@@ -26,7 +24,7 @@ def home_outcomes(context, fellow=None):
     fellow = fellow or fellow_for_user(programme=programme, user=request.user)
     if fellow is None:
         return {"fellow": None}
-    counts = _outcome_counts(programme, fellow)
+    counts = cached_outcome_counts(programme, fellow)
     due = outcome_update_due(fellow=fellow)
     return {
         "fellow": fellow,
@@ -34,20 +32,6 @@ def home_outcomes(context, fellow=None):
         "rows": [(OUTCOME_KINDS[slug], c) for slug, c in counts.items()],
         "returned": sum(c["returned"] for c in counts.values()),
         "due_label": quarter_label(due) if due else "",
-    }
-
-
-def _outcome_counts(programme, fellow) -> dict[str, dict[str, int]]:
-    """{kind slug: {verified, waiting, returned}} of one fellow's records: one small query per
-    kind. (One query of fifteen subqueries was tried for issue #9's benchmark: the ORM took
-    longer to build it than the five round trips take, 25 ms against 10.)"""
-    return {
-        slug: kind.model.objects.filter(programme=programme, fellow=fellow).aggregate(
-            verified=Count("pk", filter=Q(status=OutcomeStatus.VERIFIED)),
-            waiting=Count("pk", filter=Q(status=OutcomeStatus.REPORTED)),
-            returned=Count("pk", filter=Q(status=OutcomeStatus.REJECTED)),
-        )
-        for slug, kind in OUTCOME_KINDS.items()
     }
 
 

@@ -1,7 +1,8 @@
-"""A fellow's own figures are kept in the cache between visits (metrics.personal_figures): the
-second visit to her home page reads none of her records, and every change to a record they are
-made of — whoever makes it — shows at her next visit. Each test warms the cache, makes one
-change that moves a figure, and asserts that the kept figures are the freshly computed ones."""
+"""A fellow's own figures, and the counts of her outcome records, are kept in the cache between
+visits (metrics.personal_figures): the second visit to her home page reads none of her records,
+and every change to a record they are made of — whoever makes it — shows at her next visit.
+Each test warms the cache, makes one change that moves a figure or a count, and asserts that
+the kept values are the freshly computed ones."""
 
 from datetime import datetime, time, timedelta
 from decimal import Decimal
@@ -16,13 +17,13 @@ from django_scopes import scope, scopes_disabled
 from cohort.models import Fellow
 from events.models import Registration
 from mentoring.models import Connection
-from metrics.models import FundingRecord, OutcomeStatus
-from metrics.personal_figures import cached_people_figures
-from metrics.selectors import people_figures
-from metrics.services import outcome_report, outcome_verify
+from metrics.models import CompanyRecord, FundingRecord, OutcomeStatus
+from metrics.personal_figures import cached_outcome_counts, cached_people_figures
+from metrics.selectors import outcome_counts, people_figures
+from metrics.services import outcome_reject, outcome_report, outcome_verify
 from pdp.models import PDP, CompetencyDomain, Objective
 
-from ..factories import EventFactory, FellowFactory, RegistrationFactory
+from ..factories import EventFactory, FellowFactory, RegistrationFactory, VentureFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -188,3 +189,72 @@ def test_the_second_visit_reads_none_of_her_records_and_shows_the_same(client, f
     assert any("metrics_fundingrecord" in sql and "SUM" in sql for sql in first_queries)
     assert not any("metrics_fundingrecord" in sql and "SUM" in sql for sql in second_queries)
     assert len(second_queries) < len(first_queries)
+
+
+# --- her outcome records by kind and status (the home page's outcomes card) --------------------
+
+
+def counts_kept_and_fresh(fellow):
+    programme = fellow.programme
+    with scope(programme=programme):
+        kept = cached_outcome_counts(programme, fellow)
+        fresh = outcome_counts(programme=programme, fellows=[fellow])[fellow.pk]
+    return kept, fresh
+
+
+def test_a_company_reported_returned_and_deleted_shows_at_once_in_her_counts(fellow, staff_a):
+    """Companies count in no figure, only on her outcomes card: their changes must still reach
+    the kept counts."""
+    venture = VentureFactory(programme=fellow.programme, fellow=fellow)
+    before, _ = counts_kept_and_fresh(fellow)  # warms the cache
+    assert before["companies"] == {"verified": 0, "waiting": 0, "returned": 0}
+    data = {
+        "venture": venture,
+        "company_name": "Ward Flow Ltd",
+        "company_number": "12345678",
+        "incorporated_on": timezone.localdate() - timedelta(days=20),
+        "evidence": "Certificate of incorporation",
+    }
+    with scope(programme=fellow.programme):
+        record = outcome_report(fellow=fellow, kind="companies", data=data, actor=fellow.user)
+    kept, fresh = counts_kept_and_fresh(fellow)
+    assert kept == fresh and fresh["companies"]["waiting"] == 1
+
+    with scope(programme=fellow.programme):
+        outcome_reject(record=record, actor=staff_a, reason="The number is not on the register.")
+    kept, fresh = counts_kept_and_fresh(fellow)
+    assert kept == fresh and fresh["companies"] == {"verified": 0, "waiting": 0, "returned": 1}
+
+    with scopes_disabled():
+        CompanyRecord.objects.get(pk=record.pk).delete()  # as the admin does
+    kept, fresh = counts_kept_and_fresh(fellow)
+    assert kept == fresh == before
+
+
+def test_the_second_visit_reads_none_of_her_outcome_records(client, fellow):
+    client.force_login(fellow.user)
+    url = reverse("cohort:home", kwargs={"programme_slug": fellow.programme.slug})
+    with scopes_disabled():
+        FundingRecord.objects.create(
+            programme=fellow.programme,
+            fellow=fellow,
+            status=OutcomeStatus.REPORTED,
+            kind="grant",
+            amount=Decimal("1000"),
+            source="A trust",
+            received_on=timezone.localdate() - timedelta(days=5),
+            evidence="x",
+        )
+
+    def visit():
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(url)
+        assert page.status_code == 200
+        return page.content.decode(), [q["sql"] for q in queries.captured_queries]
+
+    first, first_queries = visit()
+    second, second_queries = visit()
+    assert "Funding raised: 0 verified, 1 waiting" in first
+    assert "Funding raised: 0 verified, 1 waiting" in second
+    assert any("metrics_companyrecord" in sql for sql in first_queries)
+    assert not any("metrics_companyrecord" in sql for sql in second_queries)
