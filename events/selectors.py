@@ -413,20 +413,43 @@ def rank(recommendations: list[Recommendation]) -> list[Recommendation]:
     )
 
 
+def _prefetched_plan(fellow: Fellow) -> list[Objective] | None:
+    """Her plan's objectives with their domains when they were prefetched on her (the plan
+    card of her home page does), else None. A fellow without a plan has none: []."""
+    if not Fellow.pdp.is_cached(fellow):
+        return None
+    pdp = getattr(fellow, "pdp", None)
+    if pdp is None:
+        return []
+    if "objectives" not in getattr(pdp, "_prefetched_objects_cache", {}):
+        return None
+    objectives = list(pdp.objectives.all())
+    if not all(type(o).domain.is_cached(o) for o in objectives):
+        return None
+    return objectives
+
+
 def fellow_facts(fellow: Fellow) -> FellowFacts:
-    """Everything a recommendation needs about a fellow: two queries (ventures, plan), one
-    when the fellow's ventures were prefetched."""
+    """Everything a recommendation needs about a fellow: two queries (ventures, plan), none
+    when her ventures and her plan's objectives with their domains were prefetched."""
     ventures = tuple(
         VentureFacts(name=v.name, stage=v.stage, sector=v.sector)
         for v in sorted(fellow.ventures.all(), key=lambda v: (v.created_at, v.pk))
     )
     plan_topics = []
-    objectives = (
-        Objective.objects.filter(programme=fellow.programme_id, pdp__fellow=fellow)
-        .exclude(status__in=[Objective.Status.DROPPED, Objective.Status.ACHIEVED])
-        .select_related("domain")
-        .order_by("position", "id")
-    )
+    finished = [Objective.Status.DROPPED, Objective.Status.ACHIEVED]
+    plan = _prefetched_plan(fellow)
+    if plan is not None:  # her home page's plan card read them already
+        objectives = sorted(
+            (o for o in plan if o.status not in finished), key=lambda o: (o.position, o.pk)
+        )
+    else:
+        objectives = (
+            Objective.objects.filter(programme=fellow.programme_id, pdp__fellow=fellow)
+            .exclude(status__in=finished)
+            .select_related("domain")
+            .order_by("position", "id")
+        )
     for objective in objectives:
         text = f"{objective.title} {objective.domain.name} {objective.domain.descriptor}"
         plan_topics += [(topic, objective.title) for topic in sorted(topics_in(text))]

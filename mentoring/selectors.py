@@ -28,7 +28,8 @@ def windows_by_cohort(cohorts) -> dict[int, dict[int, tuple]]:
     windows = {
         pk: {n: (o, c) for n, o, c in cohort.meeting_windows()} for pk, cohort in cohorts.items()
     }
-    for window in MeetingWindow.objects.filter(cohort__in=list(cohorts)):
+    # Unordered: the model's ordering would join the cohorts to sort by their start.
+    for window in MeetingWindow.objects.filter(cohort__in=list(cohorts)).order_by():
         if window.number in windows[window.cohort_id]:
             windows[window.cohort_id][window.number] = (window.opens_on, window.closes_on)
     return windows

@@ -405,15 +405,28 @@ def meeting_slots(programme: Programme, today: date, cohort: Cohort | None = Non
     from mentoring.selectors import windows_by_cohort
 
     mentorships = Mentorship.objects.filter(programme=programme)
-    cohorts = Cohort.objects.filter(programme=programme)
     if cohort is not None:
-        cohorts = cohorts.filter(pk=cohort.pk)
+        mentorships = mentorships.filter(cohort=cohort)
     if fellow_ids is not None:
-        mentorships = mentorships.filter(fellow_id__in=fellow_ids)
-        cohorts = cohorts.filter(pk__in=mentorships.values("cohort_id"))
-    cohorts = {c.pk: c for c in cohorts.select_related("programme")}
+        # A few fellows' (a home page): their mentorships and cohorts in one query.
+        found = list(
+            mentorships.filter(fellow_id__in=fellow_ids)
+            .select_related("cohort__programme")
+            .order_by()
+        )
+        cohorts = {m.cohort_id: m.cohort for m in found}
+        mentorships = [m.pk for m in found]
+        rows = [(m.pk, m.cohort_id, m.started_on, m.ended_on, m.fellow_id) for m in found]
+    else:
+        cohorts = Cohort.objects.filter(programme=programme)
+        if cohort is not None:
+            cohorts = cohorts.filter(pk=cohort.pk)
+        cohorts = {c.pk: c for c in cohorts.select_related("programme")}
+        mentorships = mentorships.filter(cohort__in=list(cohorts))
+        rows = mentorships.order_by().values_list(
+            "id", "cohort_id", "started_on", "ended_on", "fellow_id"
+        )
     windows = {pk: sorted(w.items()) for pk, w in windows_by_cohort(cohorts.values()).items()}
-    mentorships = mentorships.filter(cohort__in=list(cohorts))
     held = [Meeting.Status.SUBMITTED, Meeting.Status.RETURNED, Meeting.Status.SIGNED]
     held_on = {
         (mentorship_id, number): day
@@ -421,9 +434,6 @@ def meeting_slots(programme: Programme, today: date, cohort: Cohort | None = Non
             programme=programme, mentorship__in=mentorships, status__in=held, held_on__isnull=False
         ).values_list("mentorship_id", "number", "held_on")
     }
-    rows = mentorships.order_by().values_list(
-        "id", "cohort_id", "started_on", "ended_on", "fellow_id"
-    )
     for pk, cohort_id, started_on, ended_on, fellow_id in rows:
         for number, (opens, closes) in windows[cohort_id]:
             if closes >= today or started_on > closes:

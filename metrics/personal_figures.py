@@ -91,6 +91,25 @@ def _kept(programme: Programme, fellows, today: date, name: str, compute) -> dic
     return values
 
 
+def _personal(programme: Programme, fellows, today: date) -> dict[int, dict]:
+    """Each fellow's figures (as sums) and outcome counts, kept between visits as one entry:
+    her home page shows both, and the verified records' counts and sums come from the same
+    five queries."""
+
+    def compute(missing):
+        counts = outcome_counts(programme=programme, fellows=missing)
+        figures = people_figures(programme, missing, today, outcomes=counts)
+        return {
+            pk: {
+                "figures": {key: (f.numerator, f.denominator) for key, f in mine.items()},
+                "outcomes": counts[pk],
+            }
+            for pk, mine in figures.items()
+        }
+
+    return _kept(programme, fellows, today, "personal", compute)
+
+
 def cached_people_figures(
     programme: Programme, fellows, today: date
 ) -> dict[int, dict[str, Figure]]:
@@ -98,28 +117,19 @@ def cached_people_figures(
     fellows = list(fellows)
     if not fellows:
         return {}
-
-    def sums_of(missing):
-        return {
-            pk: {key: (f.numerator, f.denominator) for key, f in mine.items()}
-            for pk, mine in people_figures(programme, missing, today).items()
-        }
-
-    kept = _kept(programme, fellows, today, "figures", sums_of)
     return {
-        pk: {key: Figure(METRICS[key], *sums.get(key, (ZERO, ZERO))) for key in PERSONAL_METRICS}
-        for pk, sums in kept.items()
+        pk: {
+            key: Figure(METRICS[key], *kept["figures"].get(key, (ZERO, ZERO)))
+            for key in PERSONAL_METRICS
+        }
+        for pk, kept in _personal(programme, fellows, today).items()
     }
 
 
-def cached_outcome_counts(programme: Programme, fellow) -> dict[str, dict[str, int]]:
+def cached_outcome_counts(programme: Programme, fellow) -> dict[str, dict]:
     """Her outcome records by kind and status (her home page's outcomes card), kept between
     visits: five queries saved on every visit after the first."""
-
-    def counts_of(missing):
-        return outcome_counts(programme=programme, fellows=missing)
-
-    return _kept(programme, [fellow], timezone.localdate(), "outcomes", counts_of)[fellow.pk]
+    return _personal(programme, [fellow], timezone.localdate())[fellow.pk]["outcomes"]
 
 
 def _replace_marks(keys: list[str]) -> None:

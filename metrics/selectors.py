@@ -22,23 +22,41 @@ def waiting_counts(*, programme: Programme) -> dict[str, int]:
     }
 
 
-def outcome_counts(*, programme: Programme, fellows) -> dict[int, dict[str, dict[str, int]]]:
-    """{fellow id: {kind slug: {verified, waiting, returned}}} of these fellows' outcome
-    records: one small query per kind, whatever the number of fellows."""
+# The outcome kinds among a fellow's own figures: the figure, and the field her verified
+# records' sum is of (None: their count).
+PERSONAL_OUTCOMES = {
+    "funding": ("funding_raised", "amount"),
+    "partnerships": ("partnerships", None),
+    "patients": ("patients_reached", "patients"),
+}
+
+
+def outcome_counts(*, programme: Programme, fellows) -> dict[int, dict[str, dict]]:
+    """{fellow id: {kind slug: {verified, waiting, returned, verified_total}}} of these fellows'
+    outcome records, one small query per kind whatever the number of fellows. verified_total,
+    for her own figures, is her verified records' sum of the field PERSONAL_OUTCOMES names
+    (their count for the other kinds).
+
+    One query per kind rather than one in all: a single query of fifteen subqueries took the
+    ORM longer to build (25 ms) than the five round trips take (10 ms)."""
     ids = [f.pk for f in fellows]
-    zero = {"verified": 0, "waiting": 0, "returned": 0}
+    zero = {"verified": 0, "waiting": 0, "returned": 0, "verified_total": ZERO}
     counts = {pk: {slug: dict(zero) for slug in OUTCOME_KINDS} for pk in ids}
     for slug, kind in OUTCOME_KINDS.items():
+        verified = Q(status=OutcomeStatus.VERIFIED)
+        field_name = PERSONAL_OUTCOMES.get(slug, (None, None))[1]
         rows = (
             kind.model.objects.filter(programme=programme, fellow_id__in=ids)
             .values("fellow_id")
             .annotate(
-                verified=Count("pk", filter=Q(status=OutcomeStatus.VERIFIED)),
+                verified=Count("pk", filter=verified),
                 waiting=Count("pk", filter=Q(status=OutcomeStatus.REPORTED)),
                 returned=Count("pk", filter=Q(status=OutcomeStatus.REJECTED)),
+                **({"verified_total": Sum(field_name, filter=verified)} if field_name else {}),
             )
         )
         for row in rows:
+            row["verified_total"] = Decimal(row.get("verified_total", row["verified"]) or 0)
             counts[row.pop("fellow_id")][slug] = row
     return counts
 
@@ -272,17 +290,19 @@ PERSONAL_METRICS = (
 )
 
 
-def people_figures(programme: Programme, fellows, today: date) -> dict[int, dict[str, Figure]]:
+def people_figures(
+    programme: Programme, fellows, today: date, outcomes: dict | None = None
+) -> dict[int, dict[str, Figure]]:
     """Each fellow's own figures, all time, by the same rules as the programme's metrics
     (metrics.definitions), in one query per metric whatever the number of fellows:
-    {fellow id: {key: Figure}}."""
+    {fellow id: {key: Figure}}. Her verified outcomes come from `outcomes` (outcome_counts()
+    of these fellows) when the caller has them already."""
     from django.db.models import Count, F, Q
 
     from mentoring.models import Milestone
     from pdp.models import Objective
 
     from . import definitions as d
-    from .models import FundingRecord, PartnershipRecord, PatientReachRecord
 
     fellows = list(fellows)
     ids = [f.pk for f in fellows]
@@ -312,15 +332,11 @@ def people_figures(programme: Programme, fellows, today: date) -> dict[int, dict
     ):
         for user_id in {requester, addressee} & set(by_user):
             add(by_user[user_id], "new_connections", 1)
-    verified = {"programme": programme, "status": OutcomeStatus.VERIFIED, "fellow_id__in": ids}
-    for model, key, amount in [
-        (FundingRecord, "funding_raised", Sum("amount")),
-        (PartnershipRecord, "partnerships", Count("id")),
-        (PatientReachRecord, "patients_reached", Sum("patients")),
-    ]:
-        rows = model.objects.filter(**verified).values("fellow_id").annotate(n=amount)
-        for fellow_id, n in rows.values_list("fellow_id", "n"):
-            add(fellow_id, key, n)
+    if outcomes is None:
+        outcomes = outcome_counts(programme=programme, fellows=fellows)
+    for fellow_id, kinds in outcomes.items():
+        for slug, (key, _field) in PERSONAL_OUTCOMES.items():
+            add(fellow_id, key, kinds[slug]["verified_total"])
     for fellow_id, n, total in (
         d._objectives(programme, today)
         .filter(pdp__fellow_id__in=ids)

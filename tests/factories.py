@@ -112,6 +112,22 @@ class VentureFactory(factory.django.DjangoModelFactory):
     sector = "digital"
 
 
+class FundingRecordFactory(factory.django.DjangoModelFactory):
+    """A fellow's funding record, reported (pass status="verified" for one staff checked)."""
+
+    class Meta:
+        model = "metrics.FundingRecord"
+
+    programme = factory.SubFactory(ProgrammeFactory)
+    fellow = factory.SubFactory(FellowFactory, programme=factory.SelfAttribute("..programme"))
+    status = "reported"
+    kind = "grant"
+    amount = 1000
+    source = "A health charity"
+    received_on = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=5))
+    evidence = "Award letter"
+
+
 class InvitationFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Invitation

@@ -2,8 +2,9 @@
 cohort app importing this one."""
 
 from django import template
+from django.db.models import Prefetch, prefetch_related_objects
 
-from ..models import PDP
+from ..models import Objective
 from ..services import fulfilment
 
 register = template.Library()
@@ -12,11 +13,18 @@ register = template.Library()
 @register.inclusion_tag("pdp/includes/home_pdp.html", takes_context=True)
 def home_pdp(context, fellow):
     """A fellow's plan on their home page: its status and fulfilment."""
-    pdp = (
-        PDP.objects.filter(fellow=fellow).prefetch_related("objectives__actions").first()
-        if fellow is not None
-        else None
-    )
+    pdp = None
+    if fellow is not None:
+        # Read onto her, with the objectives' domains: the recommendations card further down
+        # her home page matches opportunities to them (events.selectors.fellow_facts).
+        prefetch_related_objects(
+            [fellow],
+            Prefetch(
+                "pdp__objectives",
+                queryset=Objective.objects.select_related("domain").prefetch_related("actions"),
+            ),
+        )
+        pdp = getattr(fellow, "pdp", None)
     objectives = list(pdp.objectives.all()) if pdp else []
     return {
         "pdp": pdp,

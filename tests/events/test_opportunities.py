@@ -643,6 +643,40 @@ def test_the_plan_informs_recommendations(programme_a, fellow):
     ]
 
 
+def test_her_home_page_reads_her_plan_once_for_its_card_and_her_recommendations(
+    client_for, programme_a, fellow
+):
+    """The plan card reads her objectives with their domains onto her; the recommendations
+    match against those, leaving out the achieved ones, as the query they replace did."""
+    with scopes_disabled():
+        domain = CompetencyDomain.objects.create(
+            programme=programme_a, name="Regulation and governance"
+        )
+    with scope(programme=programme_a):
+        pdp = pdp_for_fellow(fellow=fellow)
+        for title in ("Get ready for UKCA marking", "Pass the MHRA audit"):
+            objective_save(
+                pdp=pdp,
+                actor=fellow.user,
+                data={
+                    "title": title,
+                    "measure": "A technical file.",
+                    "target_date": date(2027, 3, 31),
+                    "domain": domain,
+                },
+            )
+        pdp.objectives.filter(title="Pass the MHRA audit").update(status="achieved")
+    _opportunity(programme_a, title="Regulatory clinic", kind="education", summary="MHRA advice.")
+    url = reverse("cohort:home", kwargs={"programme_slug": programme_a.slug})
+    with CaptureQueriesContext(connection) as captured:
+        home = client_for(fellow.user).get(url)
+    queries = captured.captured_queries
+    objective_rows = [q for q in queries if q["sql"].startswith('SELECT "pdp_objective"."id"')]
+    assert len(objective_rows) == 1
+    assert "objective “Get ready for UKCA marking”" in home.text
+    assert "Pass the MHRA audit”" not in home.text
+
+
 def test_recommendations_read_a_fixed_number_of_queries(programme_a, fellow):
     def add(count):
         for n in range(count):

@@ -17,13 +17,19 @@ from django_scopes import scope, scopes_disabled
 from cohort.models import Fellow
 from events.models import Registration
 from mentoring.models import Connection
-from metrics.models import CompanyRecord, FundingRecord, OutcomeStatus
+from metrics.models import CompanyRecord, OutcomeStatus
 from metrics.personal_figures import cached_outcome_counts, cached_people_figures
 from metrics.selectors import outcome_counts, people_figures
 from metrics.services import outcome_reject, outcome_report, outcome_verify
 from pdp.models import PDP, CompetencyDomain, Objective
 
-from ..factories import EventFactory, FellowFactory, RegistrationFactory, VentureFactory
+from ..factories import (
+    EventFactory,
+    FellowFactory,
+    FundingRecordFactory,
+    RegistrationFactory,
+    VentureFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -80,17 +86,9 @@ def test_a_verified_outcome_shows_at_once(fellow, staff_a):
 
 
 def test_a_record_deleted_in_the_admin_shows_at_once(fellow):
-    with scopes_disabled():
-        record = FundingRecord.objects.create(
-            programme=fellow.programme,
-            fellow=fellow,
-            status=OutcomeStatus.VERIFIED,
-            kind="grant",
-            amount=Decimal("1000"),
-            source="A trust",
-            received_on=timezone.localdate() - timedelta(days=5),
-            evidence="x",
-        )
+    record = FundingRecordFactory(
+        programme=fellow.programme, fellow=fellow, status=OutcomeStatus.VERIFIED
+    )
     assert_seen_at_once(fellow, record.delete, "funding_raised")
 
 
@@ -207,7 +205,7 @@ def test_a_company_reported_returned_and_deleted_shows_at_once_in_her_counts(fel
     the kept counts."""
     venture = VentureFactory(programme=fellow.programme, fellow=fellow)
     before, _ = counts_kept_and_fresh(fellow)  # warms the cache
-    assert before["companies"] == {"verified": 0, "waiting": 0, "returned": 0}
+    assert before["companies"] == {"verified": 0, "waiting": 0, "returned": 0, "verified_total": 0}
     data = {
         "venture": venture,
         "company_name": "Ward Flow Ltd",
@@ -223,7 +221,8 @@ def test_a_company_reported_returned_and_deleted_shows_at_once_in_her_counts(fel
     with scope(programme=fellow.programme):
         outcome_reject(record=record, actor=staff_a, reason="The number is not on the register.")
     kept, fresh = counts_kept_and_fresh(fellow)
-    assert kept == fresh and fresh["companies"] == {"verified": 0, "waiting": 0, "returned": 1}
+    assert kept == fresh
+    assert fresh["companies"] == {"verified": 0, "waiting": 0, "returned": 1, "verified_total": 0}
 
     with scopes_disabled():
         CompanyRecord.objects.get(pk=record.pk).delete()  # as the admin does
@@ -234,17 +233,7 @@ def test_a_company_reported_returned_and_deleted_shows_at_once_in_her_counts(fel
 def test_the_second_visit_reads_none_of_her_outcome_records(client, fellow):
     client.force_login(fellow.user)
     url = reverse("cohort:home", kwargs={"programme_slug": fellow.programme.slug})
-    with scopes_disabled():
-        FundingRecord.objects.create(
-            programme=fellow.programme,
-            fellow=fellow,
-            status=OutcomeStatus.REPORTED,
-            kind="grant",
-            amount=Decimal("1000"),
-            source="A trust",
-            received_on=timezone.localdate() - timedelta(days=5),
-            evidence="x",
-        )
+    FundingRecordFactory(programme=fellow.programme, fellow=fellow)
 
     def visit():
         with CaptureQueriesContext(connection) as queries:
@@ -258,3 +247,35 @@ def test_the_second_visit_reads_none_of_her_outcome_records(client, fellow):
     assert "Funding raised: 0 verified, 1 waiting" in second
     assert any("metrics_companyrecord" in sql for sql in first_queries)
     assert not any("metrics_companyrecord" in sql for sql in second_queries)
+
+
+def test_her_first_visit_reads_each_kind_of_outcome_record_once(client, fellow):
+    """Her verified sums (her figures) and her counts by status (the outcomes card) come from
+    the same query per kind, and her meeting slots read her mentorship with its cohort: the
+    page she sees after one of her records changed costs no more than it must."""
+    client.force_login(fellow.user)
+    url = reverse("cohort:home", kwargs={"programme_slug": fellow.programme.slug})
+    FundingRecordFactory(programme=fellow.programme, fellow=fellow, status="verified")
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(url)
+    assert page.status_code == 200
+    reads = [q["sql"].split(" FROM ")[1].split()[0] for q in queries.captured_queries]
+    for table in ("fundingrecord", "partnershiprecord", "patientreachrecord", "companyrecord"):
+        assert reads.count(f'"metrics_{table}"') == 1, table
+    assert '"cohort_cohort"' not in reads  # her cohort comes with her mentorship
+    assert "Funding raised: 1 verified</li>" in page.content.decode()
+
+
+def test_her_outcome_sums_and_counts_are_those_of_her_verified_records(fellow):
+    FundingRecordFactory(programme=fellow.programme, fellow=fellow, status="verified", amount=700)
+    FundingRecordFactory(programme=fellow.programme, fellow=fellow, status="verified", amount=300)
+    FundingRecordFactory(programme=fellow.programme, fellow=fellow, amount=5000)  # waiting
+    kept, fresh = kept_and_fresh(fellow)
+    assert kept == fresh and fresh["funding_raised"] == (Decimal("1000"), 0)
+    counts, _ = counts_kept_and_fresh(fellow)
+    assert counts["funding"] == {
+        "verified": 2,
+        "waiting": 1,
+        "returned": 0,
+        "verified_total": Decimal("1000"),
+    }

@@ -11,11 +11,11 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from cohort.models import AuditEvent, Fellow
-from metrics.models import FundingRecord, MetricTarget, OutcomeStatus, ProgrammeReport
+from metrics.models import MetricTarget, OutcomeStatus, ProgrammeReport
 from metrics.reports import render_report_pdf, report_context
 from metrics.services import metric_snapshots_compute, report_build
 
-from ..factories import CohortFactory
+from ..factories import CohortFactory, FundingRecordFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -32,15 +32,12 @@ def _url(name, programme, **kwargs):
 
 def _figures(programme, fellow):
     with scope(programme=programme):
-        FundingRecord.objects.create(
+        FundingRecordFactory(
             programme=programme,
             fellow=fellow,
             status=OutcomeStatus.VERIFIED,
-            kind="grant",
             amount=Decimal("76543"),
-            source="SBRI",
             received_on=timezone.localdate() - timedelta(days=2),
-            evidence="letter",
         )
         MetricTarget.objects.create(
             programme=programme, cohort=fellow.cohort, key="funding_raised", value=50000
