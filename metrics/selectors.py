@@ -22,6 +22,50 @@ def waiting_counts(*, programme: Programme) -> dict[str, int]:
     }
 
 
+def outcome_queue(*, programme: Programme, kinds, status: str, cohort_uuid=None):
+    """The verification queue's entries, newest report first: one UNION ALL of every kind's
+    (reported_at, id, kind slug) for the database to sort and the paginator to count and slice, so
+    that each page reads its own records only, and every record can be paged to however many
+    wait. `status` "all" takes every status."""
+    from django.db.models import CharField, Value
+
+    entries = None
+    for kind in kinds:
+        part = kind.model.objects.filter(programme=programme)
+        if status != "all":
+            part = part.filter(status=status)
+        if cohort_uuid:
+            part = part.filter(fellow__cohort__uuid=cohort_uuid)
+        part = (
+            part.annotate(outcome_kind=Value(kind.slug, output_field=CharField()))
+            .order_by()  # each part unordered: the union is sorted as a whole
+            .values_list("reported_at", "id", "outcome_kind")
+        )
+        entries = part if entries is None else entries.union(part, all=True)
+    return entries.order_by("-reported_at", "-id", "outcome_kind")
+
+
+def outcome_queue_records(entries, kinds) -> list:
+    """The records of a page of outcome_queue() entries, in its order, each with its
+    `outcome_kind`: one query per kind asked for, run even when none of its records is on the
+    page, so that the page reads as many queries whatever it shows."""
+    wanted: dict[str, list[int]] = {kind.slug: [] for kind in kinds}
+    for _reported_at, pk, slug in entries:
+        wanted[slug].append(pk)
+    found = {}
+    for slug, pks in wanted.items():
+        kind = OUTCOME_KINDS[slug]
+        # pk__in=[] would be answered without asking the database.
+        chosen = Q(pk__in=pks) if pks else Q(pk__isnull=True)
+        records = kind.model.objects.filter(chosen).select_related(
+            "fellow__user", "fellow__cohort", "venture", "verified_by"
+        )
+        for record in records:
+            record.outcome_kind = kind
+            found[slug, record.pk] = record
+    return [found[slug, pk] for _reported_at, pk, slug in entries if (slug, pk) in found]
+
+
 # The outcome kinds among a fellow's own figures: the figure, and the field her verified
 # records' sum is of (None: their count).
 PERSONAL_OUTCOMES = {

@@ -56,6 +56,8 @@ from .selectors import (
     figure_over,
     last_done_run,
     latest_run,
+    outcome_queue,
+    outcome_queue_records,
     period_series,
     programme_years,
     prospective,
@@ -303,21 +305,11 @@ def queue_view(request, programme_slug):
     filters = form.cleaned_data if form.is_valid() else {}
     kinds = [OUTCOME_KINDS[filters["kind"]]] if filters.get("kind") else OUTCOME_KINDS.values()
     status = filters.get("status") or OutcomeStatus.REPORTED
-    rows = []
-    for kind in kinds:
-        records = kind.model.objects.filter(programme=programme).select_related(
-            "fellow__user", "fellow__cohort", "venture", "verified_by"
-        )
-        if status != "all":
-            records = records.filter(status=status)
-        if filters.get("cohort"):
-            records = records.filter(fellow__cohort__uuid=filters["cohort"])
-        for record in records.order_by("-reported_at", "-pk")[:500]:
-            record.outcome_kind = kind
-            rows.append(record)
+    entries = outcome_queue(
+        programme=programme, kinds=kinds, status=status, cohort_uuid=filters.get("cohort")
+    )
+    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
     waiting = waiting_counts(programme=programme)
-    rows.sort(key=lambda r: r.reported_at, reverse=True)
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     verified_funding = (
         OUTCOME_KINDS["funding"]
         .model.objects.filter(programme=programme, status=OutcomeStatus.VERIFIED)
@@ -329,7 +321,7 @@ def queue_view(request, programme_slug):
         {
             "form": form,
             "page": page,
-            "rows": page.object_list,
+            "rows": outcome_queue_records(page.object_list, kinds),
             "waiting": [(OUTCOME_KINDS[slug], n) for slug, n in waiting.items()],
             "waiting_total": sum(waiting.values()),
             "verified_funding": verified_funding or 0,

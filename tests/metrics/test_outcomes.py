@@ -290,12 +290,8 @@ def test_the_queue_reads_the_same_queries_whatever_the_number_of_records(
     client_for, programme_a, fellow, fellow_a, staff_a
 ):
     client = client_for(staff_a)
-    _funding(fellow, fellow_a)
-    client.get(_url("metrics:queue"))
-    with CaptureQueriesContext(connection) as few:
-        client.get(_url("metrics:queue"))
-    for n in range(8):
-        _funding(fellow, fellow_a, source=f"Source {n}")
+
+    def report_patients(n):
         with scope(programme=programme_a):
             outcome_report(
                 fellow=fellow,
@@ -303,9 +299,56 @@ def test_the_queue_reads_the_same_queries_whatever_the_number_of_records(
                 data={"patients": 10 + n, "period_start": LAST_MONTH, "period_end": LAST_MONTH},
                 actor=fellow_a,
             )
+
+    # One record of each kind on the page reads it (a query per kind), more records no more.
+    _funding(fellow, fellow_a)
+    report_patients(0)
+    client.get(_url("metrics:queue"))
+    with CaptureQueriesContext(connection) as few:
+        client.get(_url("metrics:queue"))
+    for n in range(1, 40):
+        _funding(fellow, fellow_a, source=f"Source {n}")
+        report_patients(n)
     with CaptureQueriesContext(connection) as many:
         client.get(_url("metrics:queue"))
     assert len(many) == len(few)
+
+
+def test_every_waiting_record_can_be_paged_to_newest_first_across_kinds(
+    client_for, programme_a, fellow, staff_a
+):
+    """However many wait, the last page holds the oldest: the queue is sorted and sliced by
+    the database, not cut at a few hundred rows per kind before paging."""
+    now = timezone.now()
+    with scopes_disabled():
+        FundingRecord.objects.bulk_create(
+            FundingRecord(
+                programme=programme_a,
+                fellow=fellow,
+                kind="grant",
+                amount=Decimal(1000 + n),
+                source=f"Funder {n}",
+                received_on=LAST_MONTH,
+                evidence="Award letter",
+                reported_at=now - timedelta(hours=n),
+            )
+            for n in range(520)
+        )
+        PatientReachRecord.objects.create(
+            programme=programme_a,
+            fellow=fellow,
+            patients=12,
+            period_start=LAST_MONTH,
+            period_end=LAST_MONTH,
+            evidence="Clinic audit",
+            reported_at=now - timedelta(minutes=30),
+        )
+    client = client_for(staff_a)
+    first = client.get(_url("metrics:queue")).content.decode()
+    assert first.index("from Funder 0<") < first.index("12 patients") < first.index("Funder 1<")
+    last = client.get(_url("metrics:queue") + "?page=21").content.decode()
+    assert "from Funder 519<" in last and "Page 20 of 21" in last
+    assert "from Funder 494<" not in last  # the page before's
 
 
 def test_home_pages_show_the_task_and_the_waiting_count(
