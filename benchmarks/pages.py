@@ -67,6 +67,7 @@ PAGES = [
     Page("staff: people list", "staff", "/p/{slug}/people/"),
     Page("staff: applications", "staff", "/p/{slug}/recruitment/{cohort}/applications/"),
     Page("staff: metrics dashboard", "staff", "/p/{slug}/metrics/"),
+    Page("staff: verification queue", "staff", "/p/{slug}/outcomes/verification/"),
     Page("API: fellows", "partner", "/api/v1/fellows/"),
     Page("API: events", "partner", "/api/v1/events/"),
     Page("API: metric snapshots", "partner", "/api/v1/metrics/snapshots/?metric=funding_raised"),
