@@ -22,10 +22,16 @@ PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
 
 
 def docx_bytes() -> bytes:
+    """The same bytes every time: each entry carries a fixed date, not the clock's. The test
+    ids were made from these bytes, and two xdist workers collecting a second apart got
+    different ids and refused to run."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("[Content_Types].xml", "<Types/>")
-        archive.writestr("word/document.xml", "<w:document/>")
+        for name, text in [
+            ("[Content_Types].xml", "<Types/>"),
+            ("word/document.xml", "<w:document/>"),
+        ]:
+            archive.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), text)
     return buffer.getvalue()
 
 
@@ -52,6 +58,7 @@ def post_file(client, programme, objective, name, content, title="Kept title"):
 @pytest.mark.parametrize(
     ("name", "content"),
     [("plan.pdf", PDF), ("photo.PNG", PNG), ("notes.docx", docx_bytes())],
+    ids=["pdf", "png", "docx"],
 )
 def test_an_allowed_file_is_kept_privately(client_for, programme_a, setup, settings, name, content):
     fellow, objective = setup
@@ -74,6 +81,7 @@ def test_an_allowed_file_is_kept_privately(client_for, programme_a, setup, setti
         ("photo.png", b"just text, not an image", "its content is not a PNG file"),
         ("empty.pdf", b"", "The submitted file is empty."),
     ],
+    ids=["exe", "png-as-pdf", "text-as-png", "empty"],
 )
 def test_a_forbidden_or_mislabelled_file_is_refused_and_the_title_kept(
     client_for, programme_a, setup, name, content, message
